@@ -1,0 +1,4 @@
+DROP TABLE service_standards;
+DROP TABLE resource_allocations;
+DROP TABLE training_assignments;
+DROP TABLE training_courses;

@@ -1,0 +1,12 @@
+//! Authentication and authorization: password hashing, access tokens, login sessions, and the
+//! scope module every resolver goes through.
+
+pub mod jwt;
+pub mod password;
+pub mod scope;
+pub mod session;
+
+pub use jwt::{Claims, JwtKeys, MintedToken, TokenRejection};
+pub use password::PasswordHasher;
+pub use scope::{authenticate, Action, Principal, RecordScope, Scope};
+pub use session::{AuthService, IssuedSession};

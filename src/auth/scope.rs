@@ -1,0 +1,238 @@
+//! The one place that decides what a caller may see and do (DESIGN §3). Deny by default.
+//!
+//! [`authenticate`] turns a bearer token into a [`Scope`]: the token's signature and claims are
+//! verified, then its session and user are checked in the database, so logout and deactivation
+//! take effect on the very next request. Resolvers never look at roles themselves: they ask
+//! [`Scope::authorize`] for an [`Action`], and list queries filter by [`Principal::record_scope`].
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::{
+    auth::jwt::{JwtKeys, TokenRejection},
+    db::{
+        enums::Role,
+        schema::{sessions, users},
+        Database,
+    },
+    error::{AppError, AppResult},
+};
+
+/// A verified, currently valid caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: i64,
+    pub role: Role,
+    pub org_unit_id: i64,
+    pub session_id: Uuid,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// No credentials were presented.
+    Anonymous,
+    /// Credentials were presented and refused; the reason is told to the caller.
+    Refused(TokenRejection),
+    /// A verified caller.
+    Authenticated(Principal),
+}
+
+/// Everything a caller can ask to do. [`is_allowed`] is the role matrix of DESIGN §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Org units and topics: the vocabulary every signed-in caller needs.
+    ReadReferenceData,
+    /// `me`, `logout`.
+    UseOwnSession,
+    /// Push or import interactions, customers and survey data.
+    RecordInteractions,
+    /// Interactions, surveys (within [`Principal::record_scope`]).
+    ReadInteractions,
+    /// Customer contact details (within [`Principal::record_scope`]).
+    ReadCustomerContacts,
+    /// Free-text survey comments, which may hold PII.
+    ReadSurveyComments,
+    ReadTraining,
+    AssignTraining,
+    CompleteOwnTraining,
+    ReadAllocations,
+    ProposeAllocation,
+    DecideAllocation,
+    ReadMetrics,
+    /// Per-agent breakdowns of metrics.
+    ReadAgentMetrics,
+    ReadAuditTrail,
+    /// Users, org units, topics, courses, service standards.
+    Administer,
+}
+
+/// The role matrix: may `role` perform `action` at all? (Which records is [`RecordScope`].)
+pub fn is_allowed(role: Role, action: Action) -> bool {
+    use Action::*;
+    use Role::*;
+    match action {
+        ReadReferenceData | UseOwnSession => true,
+        RecordInteractions => matches!(role, Ingest | Admin),
+        ReadInteractions => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
+        ReadCustomerContacts => matches!(role, Agent | Supervisor | Admin),
+        ReadSurveyComments => matches!(role, Agent | Supervisor | Auditor | Admin),
+        ReadTraining => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
+        AssignTraining => matches!(role, Supervisor | Admin),
+        CompleteOwnTraining => matches!(role, Agent | Admin),
+        ReadAllocations => matches!(role, Supervisor | Analyst | Auditor | Admin),
+        ProposeAllocation => matches!(role, Supervisor | Admin),
+        DecideAllocation => matches!(role, Admin),
+        ReadMetrics => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
+        ReadAgentMetrics => matches!(role, Agent | Supervisor | Auditor | Admin),
+        ReadAuditTrail => matches!(role, Auditor | Admin),
+        Administer => matches!(role, Admin),
+    }
+}
+
+/// Which records of a scoped kind a principal sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordScope {
+    /// Everything.
+    All,
+    /// Records of this org unit and every unit below it.
+    Subtree(i64),
+    /// Records the user handled themselves.
+    Own(i64),
+}
+
+impl Principal {
+    /// Agents see their own records, supervisors their subtree, everyone else everything.
+    pub fn record_scope(&self) -> RecordScope {
+        match self.role {
+            Role::Agent => RecordScope::Own(self.user_id),
+            Role::Supervisor => RecordScope::Subtree(self.org_unit_id),
+            Role::Ingest | Role::Analyst | Role::Auditor | Role::Admin => RecordScope::All,
+        }
+    }
+}
+
+impl Scope {
+    /// The caller, or `UNAUTHENTICATED` saying why not.
+    pub fn principal(&self) -> AppResult<&Principal> {
+        match self {
+            Scope::Authenticated(principal) => Ok(principal),
+            Scope::Anonymous => Err(AppError::Unauthenticated(
+                "authentication required: send `Authorization: Bearer <access token>`".into(),
+            )),
+            Scope::Refused(reason) => Err(AppError::Unauthenticated(reason.to_string())),
+        }
+    }
+
+    /// The caller, if their role may perform `action`; `UNAUTHENTICATED` or `FORBIDDEN` otherwise.
+    pub fn authorize(&self, action: Action) -> AppResult<&Principal> {
+        let principal = self.principal()?;
+        if is_allowed(principal.role, action) {
+            Ok(principal)
+        } else {
+            Err(AppError::Forbidden(format!(
+                "the {} role may not do this",
+                principal.role.as_db_str()
+            )))
+        }
+    }
+}
+
+/// Turns an `Authorization` header value into a scope: verifies the JWT, then checks in the
+/// database that its session is open, its user active, and its role current.
+pub async fn authenticate(
+    database: &Database,
+    keys: &JwtKeys,
+    authorization: Option<&str>,
+) -> AppResult<Scope> {
+    let Some(header) = authorization else {
+        return Ok(Scope::Anonymous);
+    };
+    let Some(token) = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+    else {
+        return Ok(Scope::Refused(TokenRejection::Invalid));
+    };
+    let claims = match keys.verify(token) {
+        Ok(claims) => claims,
+        Err(rejection) => return Ok(Scope::Refused(rejection)),
+    };
+    let user_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| AppError::internal("verified sub"))?;
+    let session_id = claims.sid;
+    let row: Option<(
+        Role,
+        i64,
+        bool,
+        Option<chrono::DateTime<chrono::Utc>>,
+        chrono::DateTime<chrono::Utc>,
+    )> = database
+        .run(move |connection| {
+            Ok(sessions::table
+                .inner_join(users::table)
+                .filter(sessions::id.eq(session_id))
+                .filter(users::id.eq(user_id))
+                .select((
+                    users::role,
+                    users::org_unit_id,
+                    users::active,
+                    sessions::revoked_at,
+                    sessions::expires_at,
+                ))
+                .first(connection)
+                .optional()?)
+        })
+        .await?;
+    let scope = match row {
+        None => Scope::Refused(TokenRejection::SessionEnded),
+        Some((_, _, false, _, _)) => Scope::Refused(TokenRejection::Deactivated),
+        Some((_, _, _, Some(_), _)) => Scope::Refused(TokenRejection::SessionEnded),
+        Some((_, _, _, None, expires_at)) if expires_at <= chrono::Utc::now() => {
+            Scope::Refused(TokenRejection::SessionEnded)
+        }
+        Some((role, _, _, _, _)) if role != claims.role => Scope::Refused(TokenRejection::Stale),
+        Some((role, org_unit_id, true, None, _)) => Scope::Authenticated(Principal {
+            user_id,
+            role,
+            org_unit_id,
+            session_id,
+        }),
+    };
+    Ok(scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn analyst_never_sees_contacts_or_agents() {
+        assert!(!is_allowed(Role::Analyst, Action::ReadCustomerContacts));
+        assert!(!is_allowed(Role::Analyst, Action::ReadSurveyComments));
+        assert!(!is_allowed(Role::Analyst, Action::ReadAgentMetrics));
+        assert!(is_allowed(Role::Analyst, Action::ReadMetrics));
+    }
+
+    #[test]
+    fn only_auditor_and_admin_read_the_audit_trail() {
+        let readers: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|role| is_allowed(*role, Action::ReadAuditTrail))
+            .collect();
+        assert_eq!(readers, vec![Role::Auditor, Role::Admin]);
+    }
+
+    #[test]
+    fn anonymous_is_refused_everything() {
+        let error = Scope::Anonymous
+            .authorize(Action::ReadReferenceData)
+            .unwrap_err();
+        assert_eq!(error.code(), crate::error::ErrorCode::Unauthenticated);
+    }
+}

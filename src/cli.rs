@@ -1,0 +1,414 @@
+//! The command line (DESIGN §7): `serve [--demo]`, `migrate`, `user add`, `token`, `schema`.
+//!
+//! Commands that need a database use `DATABASE_URL` when it is set and otherwise start (or join)
+//! the private cluster in `DATA_DIR`. Start-up failures are reported with `anyhow` context, in
+//! sentences an operator can act on.
+
+use std::{
+    fs,
+    io::{Read, Write},
+    os::unix::fs::OpenOptionsExt,
+    path::Path,
+    sync::Arc,
+    time::Duration,
+};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::{
+    audit::{self, Actor, Entry},
+    auth::{password, AuthService, JwtKeys, PasswordHasher},
+    config::Config,
+    db::{
+        cluster::{Durability, PrivateCluster, APPLICATION_DATABASE},
+        enums::Role,
+        models::NewUser,
+        schema::{org_units, users},
+        Database, PoolOptions,
+    },
+    demo,
+    error::AppError,
+    startup::Application,
+};
+
+/// bac-metrics: customer assistance metrics for a Business Action Center.
+#[derive(Debug, Parser)]
+#[command(name = "bac-metrics", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (GraphQL at /graphql).
+    Serve {
+        /// Seed demo data (once) and print a ready-to-use token for every role.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+    /// Mint an access token for a user or service account (printed alone on stdout).
+    Token {
+        #[arg(long)]
+        email: String,
+        /// Lifetime: seconds, or a number with s, m, h or d.
+        #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+    /// Print the GraphQL schema (SDL) the server serves.
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. Without --password-stdin it is a service account (tokens only).
+    Add {
+        #[arg(long)]
+        email: String,
+        /// ingest, agent, supervisor, analyst, auditor or admin.
+        #[arg(long)]
+        role: Role,
+        /// Code of the user's org unit.
+        #[arg(long = "org-unit")]
+        org_unit: String,
+        /// Defaults to the part of the email before the @.
+        #[arg(long = "display-name")]
+        display_name: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long = "password-stdin")]
+        password_stdin: bool,
+    },
+}
+
+impl clap::ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        Role::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_db_str()))
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `12h` or `7d`.
+pub fn parse_ttl(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let (number, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
+        Some(index) => raw.split_at(index),
+        None => (raw, "s"),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration like 90s, 15m, 12h or 7d"))?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        "d" => number * 86_400,
+        _ => return Err(format!("unknown unit in `{raw}`; use s, m, h or d")),
+    };
+    if seconds == 0 {
+        return Err("the lifetime must be greater than zero".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Runs one command to completion.
+pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    if let Command::Schema = cli.command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(());
+    }
+    let demo = matches!(cli.command, Command::Serve { demo: true });
+    let environment = open_environment(&config)?;
+    let secret = token_secret(&config, environment.cluster.is_some() || demo)?;
+    let config = Arc::new(config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("could not start the async runtime")?;
+    let result = runtime.block_on(async {
+        environment
+            .database
+            .migrate()
+            .await
+            .context("could not apply database migrations")?;
+        match cli.command {
+            Command::Serve { demo } => {
+                serve(config, environment.database.clone(), &secret, demo).await
+            }
+            Command::Migrate => {
+                println!("migrations are up to date");
+                Ok(())
+            }
+            Command::User {
+                action:
+                    UserCommand::Add {
+                        email,
+                        role,
+                        org_unit,
+                        display_name,
+                        password_stdin,
+                    },
+            } => {
+                let password = if password_stdin {
+                    let mut password = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut password)
+                        .context("could not read the password from standard input")?;
+                    Some(password.trim_end_matches(['\r', '\n']).to_owned())
+                } else {
+                    None
+                };
+                let id = add_user(
+                    &environment.database,
+                    &email,
+                    role,
+                    &org_unit,
+                    display_name,
+                    password,
+                )
+                .await?;
+                println!("created user {id} ({email}, {})", role.as_db_str());
+                Ok(())
+            }
+            Command::Token { email, ttl } => {
+                let auth = AuthService::new(
+                    JwtKeys::new(&secret, &config.tokens),
+                    tokio::task::spawn_blocking(PasswordHasher::new).await??,
+                    config.tokens.clone(),
+                );
+                let minted = auth
+                    .mint_for_email(&environment.database, &email, ttl)
+                    .await?;
+                println!("{}", minted.token);
+                Ok(())
+            }
+            Command::Schema => unreachable!("handled before the database is opened"),
+        }
+    });
+    drop(runtime);
+    if let Some(cluster) = environment.cluster {
+        cluster.stop();
+    }
+    result
+}
+
+async fn serve(
+    config: Arc<Config>,
+    database: Database,
+    secret: &[u8],
+    demo: bool,
+) -> anyhow::Result<()> {
+    if demo {
+        let hash =
+            tokio::task::spawn_blocking(|| password::hash_password(demo::DEMO_PASSWORD)).await??;
+        let time_zone = config.reporting.time_zone;
+        let today = chrono::Utc::now().with_timezone(&time_zone).date_naive();
+        let report = database
+            .run(move |connection| demo::seed(connection, &hash, time_zone, today))
+            .await
+            .context("could not seed the demo data")?;
+        if report.already_present {
+            tracing::info!("demo data already present; keeping it");
+        } else {
+            tracing::info!(?report, "seeded demo data");
+        }
+    }
+    let application = Application::build(config.clone(), database.clone(), secret)
+        .await
+        .with_context(|| format!("could not start the HTTP server on {}", config.bind))?;
+    let address = format!("http://{}:{}", config.bind.ip(), application.port());
+    if demo {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "\nbac-metrics demo is running.\n  GraphiQL: {address}/graphql\n  Sign in with the `login` mutation as any demo user (password \"{}\"),\n  or paste one of these into GraphiQL's Headers tab (valid 12 hours):\n\n",
+            demo::DEMO_PASSWORD
+        ));
+        for (role, email) in demo::ROLE_ACCOUNTS {
+            let minted = application
+                .state()
+                .auth
+                .mint_for_email(&database, email, Duration::from_secs(12 * 3600))
+                .await?;
+            out.push_str(&format!(
+                "  {:<10} {email}\n  {{\"Authorization\": \"Bearer {}\"}}\n\n",
+                role.as_db_str(),
+                minted.token
+            ));
+        }
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(out.as_bytes())?;
+        stdout.flush()?;
+    } else {
+        tracing::info!(%address, "listening");
+    }
+    application.run_until_stopped().await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// The database to use and, without `DATABASE_URL`, the private cluster serving it.
+pub struct DatabaseEnvironment {
+    pub database: Database,
+    pub cluster: Option<PrivateCluster>,
+}
+
+/// Connects to `DATABASE_URL`, or starts the private cluster in `DATA_DIR`.
+pub fn open_environment(config: &Config) -> anyhow::Result<DatabaseEnvironment> {
+    let options = PoolOptions {
+        max_size: config.pool_size,
+        checkout_timeout: config.checkout_timeout,
+        statement_timeout_ms: config.statement_timeout_ms,
+    };
+    match &config.database_url {
+        Some(url) => Ok(DatabaseEnvironment {
+            database: Database::connect_lazily(url, &options),
+            cluster: None,
+        }),
+        None => {
+            let cluster = PrivateCluster::start(&config.data_dir, Durability::Durable)
+                .context("could not start the private PostgreSQL (set DATABASE_URL to use an existing server)")?;
+            tracing::info!(data_dir = %config.data_dir.display(), "using the private PostgreSQL cluster");
+            Ok(DatabaseEnvironment {
+                database: Database::connect_lazily(
+                    &cluster.database_url(APPLICATION_DATABASE),
+                    &options,
+                ),
+                cluster: Some(cluster),
+            })
+        }
+    }
+}
+
+/// `JWT_SECRET`, or (for a private cluster or the demo) a secret generated once and kept in
+/// `DATA_DIR/jwt-secret`, readable only by its owner.
+pub fn token_secret(config: &Config, may_generate: bool) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &config.tokens.secret {
+        return Ok(secret.clone());
+    }
+    if !may_generate {
+        bail!("JWT_SECRET must be set (at least 32 bytes) when DATABASE_URL is used");
+    }
+    let path = config.data_dir.join("jwt-secret");
+    read_or_create_secret(&path)
+}
+
+fn read_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(existing) = fs::read_to_string(path) {
+        let existing = existing.trim();
+        if existing.len() >= 32 {
+            return Ok(existing.as_bytes().to_vec());
+        }
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("could not create {}", parent.display()))?;
+    }
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let secret = hex::encode(bytes);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("could not write {}", path.display()))?;
+    file.write_all(secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}
+
+/// Creates a user (with an audit event). A password, when given, must meet the policy.
+pub async fn add_user(
+    database: &Database,
+    email: &str,
+    role: Role,
+    org_unit_code: &str,
+    display_name: Option<String>,
+    password: Option<String>,
+) -> Result<i64, AppError> {
+    let email = email.trim().to_lowercase();
+    if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+        return Err(AppError::bad_input("email", "is not an email address"));
+    }
+    let password_hash = match password {
+        Some(password) => {
+            password::check_policy(&password)?;
+            Some(tokio::task::spawn_blocking(move || password::hash_password(&password)).await??)
+        }
+        None => None,
+    };
+    let display_name =
+        display_name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
+    let org_unit_code = org_unit_code.to_owned();
+    database
+        .transaction(move |connection| {
+            let org_unit_id: i64 = org_units::table
+                .filter(org_units::code.eq(&org_unit_code))
+                .select(org_units::id)
+                .first(connection)
+                .optional()?
+                .ok_or_else(|| {
+                    AppError::bad_input("orgUnit", format!("no org unit `{org_unit_code}`"))
+                })?;
+            let taken: i64 = users::table
+                .filter(users::email.eq(&email))
+                .count()
+                .get_result(connection)?;
+            if taken > 0 {
+                return Err(AppError::Conflict(format!(
+                    "a user with email {email} already exists"
+                )));
+            }
+            let id: i64 = diesel::insert_into(users::table)
+                .values(NewUser {
+                    email: &email,
+                    display_name: &display_name,
+                    role,
+                    org_unit_id,
+                    password_hash: password_hash.as_deref(),
+                })
+                .returning(users::id)
+                .get_result(connection)?;
+            audit::record(
+                connection,
+                Entry::new(Actor::operator(), "user.create", "user")
+                    .entity_id(id)
+                    .after(json!({
+                        "email": email,
+                        "display_name": display_name,
+                        "role": role.as_db_str(),
+                        "org_unit_id": org_unit_id,
+                        "service_account": password_hash.is_none(),
+                    })),
+            )?;
+            Ok(id)
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lifetimes() {
+        assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("1w").is_err());
+        assert!(parse_ttl("soon").is_err());
+    }
+}

@@ -1,0 +1,281 @@
+//! Runtime configuration, read once from the environment at start-up.
+//!
+//! Every variable the program reads is listed here (and in `.env.example`):
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | unset | PostgreSQL to use. Unset: a private cluster is started in `DATA_DIR`. |
+//! | `DATA_DIR` | `./.bac-metrics` | Folder for the private cluster, the generated secrets and demo state. |
+//! | `BIND` | `127.0.0.1:8080` | Address the HTTP server listens on. |
+//! | `HTTP_WORKERS` | one per CPU | HTTP worker threads. |
+//! | `APP_ENV` | `development` | `production` turns off GraphiQL, introspection and field suggestions. |
+//! | `JWT_SECRET` | unset | HS256 signing secret (≥ 32 bytes). Unset with a private cluster: generated once and kept in `DATA_DIR`. Required with `DATABASE_URL`. |
+//! | `JWT_ISSUER` | `bac-metrics` | `iss` claim minted and required. |
+//! | `JWT_AUDIENCE` | `bac-metrics-api` | `aud` claim minted and required. |
+//! | `ACCESS_TOKEN_TTL_SECONDS` | `900` | Lifetime of an access token. |
+//! | `REFRESH_TOKEN_TTL_SECONDS` | `1209600` | Lifetime of a refresh token and of a login session (14 days). |
+//! | `JWT_LEEWAY_SECONDS` | `10` | Clock skew allowed on `exp`/`nbf`/`iat` (at most 30). |
+//! | `DATABASE_POOL_SIZE` | `10` | Maximum pooled connections. |
+//! | `DATABASE_CHECKOUT_TIMEOUT_MS` | `3000` | How long a request waits for a pooled connection. |
+//! | `DATABASE_STATEMENT_TIMEOUT_MS` | `15000` | PostgreSQL `statement_timeout` set on every connection. |
+//! | `MAX_BODY_BYTES` | `1048576` | Largest GraphQL request body accepted. |
+//! | `GRAPHQL_MAX_DEPTH` | `16` | Deepest selection set accepted (GraphiQL's introspection needs 13). |
+//! | `GRAPHQL_MAX_COMPLEXITY` | `5000` | Largest query complexity accepted. |
+//! | `REPORTING_TZ` | `America/New_York` | Time zone that reporting periods are cut in. |
+//! | `FISCAL_YEAR_START_MONTH` | `7` | First month of the fiscal year (named by the calendar year it ends in). |
+//! | `MIN_CELL_SIZE` | `10` | Smallest survey denominator shown to the `analyst` role. |
+//! | `LOG_FORMAT` | `pretty` | `json` for one JSON object per log line. |
+//! | `RUST_LOG` | `info` | Log filter (tracing-subscriber `EnvFilter` syntax). |
+
+use std::{env, net::SocketAddr, path::PathBuf, time::Duration};
+
+use chrono_tz::Tz;
+use thiserror::Error;
+
+/// A configuration value that is present but unusable.
+#[derive(Debug, Error)]
+#[error("configuration variable {name}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub name: &'static str,
+    /// What is wrong with it, in a sentence a person can act on.
+    pub problem: String,
+}
+
+/// Whether the server runs for developers or for the public.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// JWT settings shared by minting and verification.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// The HS256 secret; `None` means "generate and keep one in `DATA_DIR`".
+    pub secret: Option<Vec<u8>>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub leeway_seconds: u64,
+}
+
+/// GraphQL execution limits.
+#[derive(Debug, Clone)]
+pub struct GraphqlLimits {
+    pub max_body_bytes: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+/// Reporting rules (DESIGN §4).
+#[derive(Debug, Clone)]
+pub struct ReportingSettings {
+    pub time_zone: Tz,
+    pub fiscal_year_start_month: u32,
+    pub min_cell_size: i64,
+}
+
+/// Everything the application needs to know about its surroundings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub http_workers: Option<usize>,
+    pub environment: Environment,
+    pub tokens: TokenSettings,
+    pub pool_size: u32,
+    pub checkout_timeout: Duration,
+    pub statement_timeout_ms: u64,
+    pub graphql: GraphqlLimits,
+    pub reporting: ReportingSettings,
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests can supply their own variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let environment = match get("APP_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "APP_ENV",
+                    problem: format!("expected `development` or `production`, got `{other}`"),
+                })
+            }
+        };
+        let secret = match get("JWT_SECRET") {
+            None => None,
+            Some(secret) if secret.len() < 32 => {
+                return Err(ConfigError {
+                    name: "JWT_SECRET",
+                    problem: "must be at least 32 bytes long".into(),
+                })
+            }
+            Some(secret) => Some(secret.into_bytes()),
+        };
+        let leeway_seconds = parse(&get, "JWT_LEEWAY_SECONDS", 10u64)?;
+        if leeway_seconds > 30 {
+            return Err(ConfigError {
+                name: "JWT_LEEWAY_SECONDS",
+                problem: "must be 30 or less".into(),
+            });
+        }
+        let time_zone_name = get("REPORTING_TZ").unwrap_or_else(|| "America/New_York".into());
+        let time_zone: Tz = time_zone_name.parse().map_err(|_| ConfigError {
+            name: "REPORTING_TZ",
+            problem: format!("`{time_zone_name}` is not an IANA time zone name"),
+        })?;
+        let fiscal_year_start_month = parse(&get, "FISCAL_YEAR_START_MONTH", 7u32)?;
+        if !(1..=12).contains(&fiscal_year_start_month) {
+            return Err(ConfigError {
+                name: "FISCAL_YEAR_START_MONTH",
+                problem: "must be a month number from 1 to 12".into(),
+            });
+        }
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "LOG_FORMAT",
+                    problem: format!("expected `pretty` or `json`, got `{other}`"),
+                })
+            }
+        };
+        Ok(Self {
+            database_url: get("DATABASE_URL"),
+            data_dir: get("DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".bac-metrics")),
+            bind: parse(&get, "BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            http_workers: get("HTTP_WORKERS")
+                .map(|_| positive(&get, "HTTP_WORKERS", 1).map(|n| n as usize))
+                .transpose()?,
+            environment,
+            tokens: TokenSettings {
+                secret,
+                issuer: get("JWT_ISSUER").unwrap_or_else(|| "bac-metrics".into()),
+                audience: get("JWT_AUDIENCE").unwrap_or_else(|| "bac-metrics-api".into()),
+                access_ttl: Duration::from_secs(positive(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
+                refresh_ttl: Duration::from_secs(positive(
+                    &get,
+                    "REFRESH_TOKEN_TTL_SECONDS",
+                    14 * 24 * 3600,
+                )?),
+                leeway_seconds,
+            },
+            pool_size: positive(&get, "DATABASE_POOL_SIZE", 10)? as u32,
+            checkout_timeout: Duration::from_millis(positive(
+                &get,
+                "DATABASE_CHECKOUT_TIMEOUT_MS",
+                3000,
+            )?),
+            statement_timeout_ms: positive(&get, "DATABASE_STATEMENT_TIMEOUT_MS", 15_000)?,
+            graphql: GraphqlLimits {
+                max_body_bytes: positive(&get, "MAX_BODY_BYTES", 1024 * 1024)? as usize,
+                max_depth: positive(&get, "GRAPHQL_MAX_DEPTH", 16)? as usize,
+                max_complexity: positive(&get, "GRAPHQL_MAX_COMPLEXITY", 5000)? as usize,
+            },
+            reporting: ReportingSettings {
+                time_zone,
+                fiscal_year_start_month,
+                min_cell_size: positive(&get, "MIN_CELL_SIZE", 10)? as i64,
+            },
+            log_format,
+        })
+    }
+
+    /// True when GraphiQL, introspection and field suggestions are served.
+    pub fn developer_tools_enabled(&self) -> bool {
+        self.environment == Environment::Development
+    }
+}
+
+fn parse<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
+            name,
+            problem: format!("`{raw}` is not a valid value"),
+        }),
+    }
+}
+
+fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    let value = parse(get, name, default)?;
+    if value == 0 {
+        return Err(ConfigError {
+            name,
+            problem: "must be greater than zero".into(),
+        });
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config_with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let config = config_with(&[]).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.reporting.time_zone, chrono_tz::America::New_York);
+        assert_eq!(config.reporting.fiscal_year_start_month, 7);
+        assert_eq!(config.reporting.min_cell_size, 10);
+        assert!(config.developer_tools_enabled());
+        assert!(config.database_url.is_none());
+    }
+
+    #[test]
+    fn rejects_short_secret_and_unknown_zone() {
+        let error = config_with(&[("JWT_SECRET", "short")]).unwrap_err();
+        assert_eq!(error.name, "JWT_SECRET");
+        let error = config_with(&[("REPORTING_TZ", "Mars/Olympus")]).unwrap_err();
+        assert_eq!(error.name, "REPORTING_TZ");
+        let error = config_with(&[("JWT_LEEWAY_SECONDS", "60")]).unwrap_err();
+        assert_eq!(error.name, "JWT_LEEWAY_SECONDS");
+        let error = config_with(&[("FISCAL_YEAR_START_MONTH", "13")]).unwrap_err();
+        assert_eq!(error.name, "FISCAL_YEAR_START_MONTH");
+    }
+
+    #[test]
+    fn production_turns_off_developer_tools() {
+        let config = config_with(&[("APP_ENV", "production")]).unwrap();
+        assert!(!config.developer_tools_enabled());
+    }
+}

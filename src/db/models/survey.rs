@@ -1,0 +1,86 @@
+//! `survey_invitations` and `survey_responses`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::{
+    enums::SurveyKind,
+    schema::{survey_invitations, survey_responses},
+};
+
+/// A survey offered for an interaction.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = survey_invitations, check_for_backend(diesel::pg::Pg))]
+pub struct SurveyInvitation {
+    pub id: i64,
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub interaction_id: i64,
+    pub kind: SurveyKind,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// sha256 of the one-time token (never the token).
+    pub token_hash: Option<Vec<u8>>,
+    pub responded_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An invitation to create.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = survey_invitations)]
+pub struct NewSurveyInvitation {
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub interaction_id: i64,
+    pub kind: SurveyKind,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub token_hash: Option<Vec<u8>>,
+    pub responded_at: Option<DateTime<Utc>>,
+}
+
+/// One answered survey.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = survey_responses, check_for_backend(diesel::pg::Pg))]
+pub struct SurveyResponse {
+    pub id: i64,
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub kind: SurveyKind,
+    pub interaction_id: i64,
+    pub invitation_id: Option<i64>,
+    pub recorded_by: Option<i64>,
+    pub submitted_at: DateTime<Utc>,
+    pub satisfaction: Option<i16>,
+    pub trust: Option<i16>,
+    pub effectiveness: Option<i16>,
+    pub ease: Option<i16>,
+    pub efficiency: Option<i16>,
+    pub transparency: Option<i16>,
+    pub helpfulness: Option<i16>,
+    pub resolved: Option<bool>,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A response to record.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = survey_responses)]
+pub struct NewSurveyResponse {
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub kind: SurveyKind,
+    pub interaction_id: i64,
+    pub invitation_id: Option<i64>,
+    pub recorded_by: Option<i64>,
+    pub submitted_at: DateTime<Utc>,
+    pub satisfaction: Option<i16>,
+    pub trust: Option<i16>,
+    pub effectiveness: Option<i16>,
+    pub ease: Option<i16>,
+    pub efficiency: Option<i16>,
+    pub transparency: Option<i16>,
+    pub helpfulness: Option<i16>,
+    pub resolved: Option<bool>,
+    pub comment: Option<String>,
+}

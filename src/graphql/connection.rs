@@ -1,0 +1,155 @@
+//! Relay connections with keyset cursors (DESIGN §5).
+//!
+//! A cursor is the base64url JSON of the row's sort key, so pages stay stable when rows are
+//! inserted before them. `first` defaults to 20 and may not exceed 100; asking for more is a
+//! `BAD_USER_INPUT` rather than a silently shorter page.
+
+use async_graphql::{
+    connection::{Connection, Edge},
+    OutputType, SimpleObject,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::{AppError, AppResult};
+
+/// Page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+/// Largest page a client may ask for.
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// Extra fields on every connection.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ConnectionTotals {
+    /// How many rows match the filters (in the caller's scope), across all pages.
+    pub total_count: i64,
+}
+
+/// A connection whose cursors are `String`s and which carries `totalCount`.
+pub type KeysetConnection<Node> = Connection<String, Node, ConnectionTotals>;
+
+/// Which way a page reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `first`/`after`: ascending from the `after` key.
+    Forward,
+    /// `last`/`before`: descending from the `before` key, returned in ascending order.
+    Backward,
+}
+
+/// A validated page request with decoded keys.
+#[derive(Debug, Clone)]
+pub struct PageRequest<Key> {
+    pub direction: Direction,
+    pub limit: i64,
+    pub after: Option<Key>,
+    pub before: Option<Key>,
+}
+
+impl<Key: DeserializeOwned> PageRequest<Key> {
+    /// Validates the four Relay arguments.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<Self> {
+        let (direction, requested) = match (first, last) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::invalid("pass either `first` or `last`, not both"))
+            }
+            (Some(first), None) => (Direction::Forward, (first, "first")),
+            (None, Some(last)) => (Direction::Backward, (last, "last")),
+            (None, None) if before.is_some() && after.is_none() => {
+                (Direction::Backward, (DEFAULT_PAGE_SIZE as i32, "last"))
+            }
+            (None, None) => (Direction::Forward, (DEFAULT_PAGE_SIZE as i32, "first")),
+        };
+        let (size, name) = requested;
+        if size < 0 || i64::from(size) > MAX_PAGE_SIZE {
+            return Err(AppError::bad_input(
+                name,
+                format!("must be between 0 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        Ok(Self {
+            direction,
+            limit: i64::from(size),
+            after: after
+                .map(|cursor| decode_cursor(&cursor, "after"))
+                .transpose()?,
+            before: before
+                .map(|cursor| decode_cursor(&cursor, "before"))
+                .transpose()?,
+        })
+    }
+
+    /// Rows to fetch: one more than the page, to learn whether another page exists.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Turns the fetched rows (in query order) into a connection.
+    pub fn into_connection<Row, Node: OutputType>(
+        self,
+        mut rows: Vec<Row>,
+        total_count: i64,
+        key_of: impl Fn(&Row) -> Key,
+        node_of: impl Fn(Row) -> Node,
+    ) -> KeysetConnection<Node>
+    where
+        Key: Serialize,
+    {
+        let has_more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let (has_previous_page, has_next_page) = match self.direction {
+            Direction::Forward => (self.after.is_some(), has_more),
+            Direction::Backward => {
+                rows.reverse();
+                (has_more, self.before.is_some())
+            }
+        };
+        let mut connection = Connection::with_additional_fields(
+            has_previous_page,
+            has_next_page,
+            ConnectionTotals { total_count },
+        );
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|row| Edge::new(encode_cursor(&key_of(&row)), node_of(row))),
+        );
+        connection
+    }
+}
+
+/// Encodes a sort key as an opaque cursor.
+pub fn encode_cursor<Key: Serialize>(key: &Key) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).expect("cursor keys serialise"))
+}
+
+fn decode_cursor<Key: DeserializeOwned>(cursor: &str, argument: &str) -> AppResult<Key> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| AppError::bad_input(argument, "is not a cursor returned by this list"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_arguments() {
+        assert!(PageRequest::<String>::new(Some(101), None, None, None).is_err());
+        assert!(PageRequest::<String>::new(Some(-1), None, None, None).is_err());
+        assert!(PageRequest::<String>::new(Some(5), None, Some(5), None).is_err());
+        assert!(PageRequest::<String>::new(None, Some("%%%".into()), None, None).is_err());
+        let page = PageRequest::<String>::new(None, None, None, None).unwrap();
+        assert_eq!((page.direction, page.limit), (Direction::Forward, 20));
+        let cursor = encode_cursor(&"BAC".to_string());
+        let page = PageRequest::<String>::new(None, None, Some(3), Some(cursor)).unwrap();
+        assert_eq!(page.before.as_deref(), Some("BAC"));
+        assert_eq!(page.direction, Direction::Backward);
+    }
+}

@@ -1,0 +1,59 @@
+//! What every resolver can reach: the caller's scope and the shared services.
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+
+use crate::{
+    auth::{AuthService, Scope},
+    config::Config,
+    db::Database,
+    graphql::loaders::Loaders,
+};
+
+/// Per-request facts, inserted by the HTTP layer before execution.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub scope: Scope,
+    /// Correlates log lines, audit events and the `x-request-id` response header.
+    pub request_id: Option<String>,
+}
+
+/// Process-wide services, inserted once when the schema is built.
+#[derive(Clone)]
+pub struct Services {
+    pub database: Database,
+    pub auth: AuthService,
+    pub config: Arc<Config>,
+}
+
+/// Typed access to the request and service data from a resolver's [`Context`].
+pub trait ContextExt {
+    fn request(&self) -> &RequestContext;
+    fn scope(&self) -> &Scope {
+        &self.request().scope
+    }
+    fn request_id(&self) -> Option<String> {
+        self.request().request_id.clone()
+    }
+    fn services(&self) -> &Services;
+    fn database(&self) -> &Database {
+        &self.services().database
+    }
+    fn loaders(&self) -> &Loaders;
+}
+
+impl ContextExt for Context<'_> {
+    fn request(&self) -> &RequestContext {
+        // Inserted for every request by `http::graphql`; its absence is a programming error.
+        self.data_unchecked::<RequestContext>()
+    }
+
+    fn services(&self) -> &Services {
+        self.data_unchecked::<Services>()
+    }
+
+    fn loaders(&self) -> &Loaders {
+        self.data_unchecked::<Loaders>()
+    }
+}

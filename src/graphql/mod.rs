@@ -1,0 +1,100 @@
+//! The GraphQL schema: one folder per domain, merged into the query and mutation roots.
+
+pub mod connection;
+pub mod context;
+pub mod loaders;
+pub mod organisation;
+pub mod session;
+
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
+
+use async_graphql::{
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
+    EmptySubscription, MergedObject, Response, Schema, SchemaBuilder,
+};
+
+use crate::config::Config;
+
+pub use context::{ContextExt, RequestContext, Services};
+pub use loaders::Loaders;
+
+/// Every root query field.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(session::SessionQuery, organisation::OrganisationQuery);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(session::SessionMutation);
+
+/// The executable schema.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The schema with the limits of `config` and no data attached.
+pub fn schema_builder(
+    config: &Config,
+) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(config.graphql.max_depth)
+    .limit_complexity(config.graphql.max_complexity)
+    .limit_recursive_depth(64)
+    .limit_directives(16)
+    .extension(ExecutionMarker);
+    if !config.developer_tools_enabled() {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder
+}
+
+/// Builds the schema serving requests.
+pub fn build_schema(config: &Config, services: Services) -> AppSchema {
+    schema_builder(config).data(services).finish()
+}
+
+/// The SDL that `schema.graphql` must equal.
+pub fn sdl() -> String {
+    let config = Config::from_lookup(|_| None).expect("the default configuration is valid");
+    schema_builder(&config).finish().sdl()
+}
+
+/// Set by [`ExecutionMarker`] when execution begins, i.e. the document parsed and validated.
+/// The HTTP layer uses it to tell request errors (4xx, no `data`) from field errors.
+#[derive(Clone, Default)]
+pub struct ExecutionStarted(Arc<AtomicBool>);
+
+impl ExecutionStarted {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+struct ExecutionMarker;
+
+impl ExtensionFactory for ExecutionMarker {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ExecutionMarker)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ExecutionMarker {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if let Some(flag) = ctx.data_opt::<ExecutionStarted>() {
+            flag.0.store(true, Ordering::Release);
+        }
+        next.run(ctx, operation_name).await
+    }
+}

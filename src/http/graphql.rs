@@ -1,0 +1,561 @@
+//! GraphQL over HTTP (the GraphQL-over-HTTP specification), at `/graphql`.
+//!
+//! - `POST` with `Content-Type: application/json`; `GET` with URL parameters, for queries only
+//!   (a mutation over `GET` is `405`). A browser's `GET` without a query gets GraphiQL.
+//! - The response media type follows `Accept`: `application/graphql-response+json` when the
+//!   client asks for it, `application/json` otherwise (or when `Accept` is absent or `*/*`).
+//! - With `application/graphql-response+json`, a request that fails before execution (bad JSON,
+//!   syntax, validation) is `400` with no `data`; with `application/json` it is `200`, as the
+//!   specification asks for legacy clients.
+//! - One operation per request (no batching), bodies capped at `MAX_BODY_BYTES`.
+//! - Every error carries `extensions.code` (DESIGN §5); internal details are never sent.
+
+use actix_web::{
+    http::{
+        header::{self, HeaderValue},
+        Method, StatusCode,
+    },
+    web, HttpMessage, HttpRequest, HttpResponse,
+};
+use async_graphql::{
+    http::GraphiQLSource,
+    parser::{parse_query, types::OperationType},
+    Variables,
+};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+
+use crate::{
+    auth::authenticate,
+    error::{ErrorCode, PublicError},
+    graphql::{ExecutionStarted, Loaders, RequestContext},
+    http::AppState,
+};
+
+/// `application/graphql-response+json`, the specification's own media type.
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// The media type of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            MediaType::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// The parameters of one GraphQL request, from a JSON body or URL parameters.
+#[derive(Debug, Default)]
+struct GraphqlParams {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+}
+
+/// `POST /graphql`.
+pub async fn post(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let media = match negotiate(&request) {
+        Ok(media) => media,
+        Err(response) => return response,
+    };
+    if let Err(message) = check_content_type(&request) {
+        return request_error(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, message);
+    }
+    let body = match read_body(&request, payload, state.config.graphql.max_body_bytes).await {
+        Ok(body) => body,
+        Err((status, message)) => return request_error(media, status, message),
+    };
+    let params = match params_from_body(&body) {
+        Ok(params) => params,
+        Err(message) => return request_error(media, StatusCode::BAD_REQUEST, message),
+    };
+    execute(&request, &state, media, params).await
+}
+
+/// `GET /graphql`: GraphiQL for a browser, otherwise a query in the URL.
+pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let pairs: Vec<(String, String)> =
+        match web::Query::<Vec<(String, String)>>::from_query(request.query_string()) {
+            Ok(pairs) => pairs.into_inner(),
+            Err(_) => {
+                let media = negotiate(&request).unwrap_or(MediaType::Json);
+                return request_error(
+                    media,
+                    StatusCode::BAD_REQUEST,
+                    "the URL query string is malformed",
+                );
+            }
+        };
+    let has_query = pairs.iter().any(|(key, _)| key == "query");
+    if !has_query && wants_html(&request) && state.config.developer_tools_enabled() {
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .title("bac-metrics GraphiQL")
+                    .finish(),
+            );
+    }
+    let media = match negotiate(&request) {
+        Ok(media) => media,
+        Err(response) => return response,
+    };
+    let params = match params_from_url(pairs) {
+        Ok(params) => params,
+        Err(message) => return request_error(media, StatusCode::BAD_REQUEST, message),
+    };
+    if selects_mutation(&params) {
+        let mut response = request_error(
+            media,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations must be sent with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&request, &state, media, params).await
+}
+
+/// Any other method on `/graphql`.
+pub async fn method_not_allowed(request: HttpRequest) -> HttpResponse {
+    let media = negotiate(&request).unwrap_or(MediaType::Json);
+    let mut response = request_error(
+        media,
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not supported on /graphql; use GET or POST",
+            request.method()
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
+}
+
+async fn execute(
+    request: &HttpRequest,
+    state: &AppState,
+    media: MediaType,
+    params: GraphqlParams,
+) -> HttpResponse {
+    let request_id = request
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or("invalid"));
+    let scope = match authenticate(&state.database, state.auth.keys(), authorization).await {
+        Ok(scope) => scope,
+        Err(error) => {
+            let public = PublicError::from(&error);
+            return respond(
+                media,
+                status_for(media, public.code),
+                json!({ "errors": [error_json(&public, None)] }),
+            );
+        }
+    };
+
+    let started = ExecutionStarted::default();
+    let mut graphql_request = async_graphql::Request::new(params.query)
+        .data(RequestContext { scope, request_id })
+        .data(Loaders::new(&state.database))
+        .data(started.clone());
+    if let Some(name) = params.operation_name {
+        graphql_request = graphql_request.operation_name(name);
+    }
+    if let Some(variables) = params.variables {
+        graphql_request = graphql_request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    let response = state.schema.execute(graphql_request).await;
+
+    let errors: Vec<(PublicError, Value)> = response
+        .errors
+        .iter()
+        .map(|error| (PublicError::from_server_error(error), error_location(error)))
+        .collect();
+    let errors_json: Vec<Value> = errors
+        .iter()
+        .map(|(public, location)| error_json(public, Some(location)))
+        .collect();
+
+    if !started.get() {
+        // The document never ran: a request error (syntax, validation, limits).
+        let status = match media {
+            MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+            MediaType::Json => StatusCode::OK,
+        };
+        return respond(media, status, json!({ "errors": errors_json }));
+    }
+
+    let data = serde_json::to_value(&response.data).unwrap_or(Value::Null);
+    let status = match (media, data.is_null(), errors.first()) {
+        (MediaType::GraphqlResponseJson, true, Some((public, _))) => status_for(media, public.code),
+        _ => StatusCode::OK,
+    };
+    let mut body = Map::new();
+    body.insert("data".into(), data);
+    if !errors_json.is_empty() {
+        body.insert("errors".into(), Value::Array(errors_json));
+    }
+    respond(media, status, Value::Object(body))
+}
+
+/// The HTTP status for a response whose `data` is null because of an error with `code`.
+fn status_for(media: MediaType, code: ErrorCode) -> StatusCode {
+    if media == MediaType::Json {
+        return StatusCode::OK;
+    }
+    match code {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn error_json(public: &PublicError, location: Option<&Value>) -> Value {
+    let mut extensions = Map::new();
+    extensions.insert("code".into(), Value::from(public.code.as_str()));
+    if let Some(field) = &public.field {
+        extensions.insert("field".into(), Value::from(field.as_str()));
+    }
+    let mut error = Map::new();
+    error.insert("message".into(), Value::from(public.message.as_str()));
+    if let Some(Value::Object(location)) = location {
+        for (key, value) in location {
+            error.insert(key.clone(), value.clone());
+        }
+    }
+    error.insert("extensions".into(), Value::Object(extensions));
+    Value::Object(error)
+}
+
+fn error_location(error: &async_graphql::ServerError) -> Value {
+    let mut location = Map::new();
+    if !error.locations.is_empty() {
+        location.insert(
+            "locations".into(),
+            Value::Array(
+                error
+                    .locations
+                    .iter()
+                    .map(|pos| json!({ "line": pos.line, "column": pos.column }))
+                    .collect(),
+            ),
+        );
+    }
+    if !error.path.is_empty() {
+        location.insert(
+            "path".into(),
+            serde_json::to_value(&error.path).unwrap_or(Value::Null),
+        );
+    }
+    Value::Object(location)
+}
+
+fn respond(media: MediaType, status: StatusCode, body: Value) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type(media.content_type())
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    response.body(body.to_string())
+}
+
+/// A failure before execution, reported as a GraphQL error list.
+fn request_error(media: MediaType, status: StatusCode, message: impl Into<String>) -> HttpResponse {
+    let public = PublicError {
+        code: ErrorCode::BadUserInput,
+        message: message.into(),
+        field: None,
+    };
+    respond(
+        media,
+        status,
+        json!({ "errors": [error_json(&public, None)] }),
+    )
+}
+
+/// Chooses the response media type from `Accept`; `406` when none of ours is acceptable.
+fn negotiate(request: &HttpRequest) -> Result<MediaType, HttpResponse> {
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .trim();
+    if accept.is_empty() {
+        return Ok(MediaType::Json);
+    }
+    let mut best: Option<(f32, MediaType)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|parameter| {
+                let (name, value) = parameter.split_once('=')?;
+                (name.trim().eq_ignore_ascii_case("q")).then(|| value.trim().parse::<f32>().ok())?
+            })
+            .next()
+            .unwrap_or(1.0);
+        let candidate = match essence.as_str() {
+            GRAPHQL_RESPONSE_JSON => MediaType::GraphqlResponseJson,
+            "application/json" | "application/*" | "*/*" => MediaType::Json,
+            _ => continue,
+        };
+        if quality <= 0.0 {
+            continue;
+        }
+        // On equal preference the specification's own type wins.
+        let better = match best {
+            None => true,
+            Some((best_quality, best_media)) => {
+                quality > best_quality
+                    || (quality == best_quality
+                        && candidate == MediaType::GraphqlResponseJson
+                        && best_media != MediaType::GraphqlResponseJson)
+            }
+        };
+        if better {
+            best = Some((quality, candidate));
+        }
+    }
+    best.map(|(_, media)| media).ok_or_else(|| {
+        let public = PublicError {
+            code: ErrorCode::BadUserInput,
+            message: format!(
+                "cannot answer with any type in Accept; use {GRAPHQL_RESPONSE_JSON} or application/json"
+            ),
+            field: None,
+        };
+        HttpResponse::NotAcceptable()
+            .content_type(MediaType::Json.content_type())
+            .body(json!({ "errors": [error_json(&public, None)] }).to_string())
+    })
+}
+
+fn wants_html(request: &HttpRequest) -> bool {
+    request.method() == Method::GET
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+}
+
+fn check_content_type(request: &HttpRequest) -> Result<(), String> {
+    let Some(value) = request.headers().get(header::CONTENT_TYPE) else {
+        return Err("Content-Type is required; send application/json".into());
+    };
+    let value = value.to_str().unwrap_or("").to_ascii_lowercase();
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if essence != "application/json" {
+        return Err(format!(
+            "Content-Type `{essence}` is not supported; send application/json"
+        ));
+    }
+    for parameter in parts {
+        if let Some((name, charset)) = parameter.split_once('=') {
+            let charset = charset.trim().trim_matches('"');
+            if name.trim() == "charset" && charset != "utf-8" && charset != "utf8" {
+                return Err(format!("charset `{charset}` is not supported; send utf-8"));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, (StatusCode, String)> {
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {limit} bytes"),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            (
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read".to_owned(),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn params_from_body(body: &[u8]) -> Result<GraphqlParams, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err("the request body is empty; send {\"query\": \"...\"}".into());
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| "the request body is not valid JSON".to_owned())?;
+    match value {
+        Value::Object(map) => params_from_map(map),
+        Value::Array(_) => {
+            Err("batched requests are not supported; send one operation per request".into())
+        }
+        _ => Err("the request body must be a JSON object".into()),
+    }
+}
+
+fn params_from_map(mut map: Map<String, Value>) -> Result<GraphqlParams, String> {
+    let query = match map.remove("query") {
+        Some(Value::String(query)) => query,
+        None | Some(Value::Null) => return Err("`query` is required".into()),
+        Some(_) => return Err("`query` must be a string".into()),
+    };
+    let operation_name = match map.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name),
+        Some(_) => return Err("`operationName` must be a string or null".into()),
+    };
+    let variables = match map.remove("variables") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(variables)) => Some(variables),
+        Some(_) => return Err("`variables` must be an object or null".into()),
+    };
+    match map.remove("extensions") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(_) => return Err("`extensions` must be an object or null".into()),
+    }
+    Ok(GraphqlParams {
+        query,
+        operation_name,
+        variables,
+    })
+}
+
+fn params_from_url(pairs: Vec<(String, String)>) -> Result<GraphqlParams, String> {
+    let mut map = Map::new();
+    for (key, value) in pairs {
+        let value = match key.as_str() {
+            "variables" | "extensions" => serde_json::from_str(&value)
+                .map_err(|_| format!("`{key}` must be URL-encoded JSON"))?,
+            _ => Value::String(value),
+        };
+        map.insert(key, value);
+    }
+    params_from_map(map)
+}
+
+/// True when the operation the request selects is a mutation (or subscription).
+fn selects_mutation(params: &GraphqlParams) -> bool {
+    let Ok(document) = parse_query(&params.query) else {
+        // Let execution report the syntax error.
+        return false;
+    };
+    let operation_type = match (&params.operation_name, document.operations.iter().count()) {
+        (Some(name), _) => document
+            .operations
+            .iter()
+            .find(|(operation_name, _)| operation_name.map(|n| n.as_str()) == Some(name.as_str()))
+            .map(|(_, operation)| operation.node.ty),
+        (None, 1) => document
+            .operations
+            .iter()
+            .next()
+            .map(|(_, operation)| operation.node.ty),
+        (None, _) => None,
+    };
+    matches!(
+        operation_type,
+        Some(OperationType::Mutation | OperationType::Subscription)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn media_for(accept: Option<&str>) -> Option<MediaType> {
+        let mut request = TestRequest::default();
+        if let Some(accept) = accept {
+            request = request.insert_header((header::ACCEPT, accept));
+        }
+        negotiate(&request.to_http_request()).ok()
+    }
+
+    #[test]
+    fn negotiates_media_types() {
+        assert_eq!(media_for(None), Some(MediaType::Json));
+        assert_eq!(media_for(Some("*/*")), Some(MediaType::Json));
+        assert_eq!(
+            media_for(Some(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            Some(MediaType::GraphqlResponseJson)
+        );
+        assert_eq!(
+            media_for(Some(
+                "application/json, application/graphql-response+json;q=0.5"
+            )),
+            Some(MediaType::Json)
+        );
+        assert_eq!(media_for(Some("text/html")), None);
+    }
+
+    #[test]
+    fn finds_mutations_by_operation_name() {
+        let params = |query: &str, name: Option<&str>| GraphqlParams {
+            query: query.into(),
+            operation_name: name.map(str::to_owned),
+            variables: None,
+        };
+        assert!(selects_mutation(&params("mutation { logout }", None)));
+        assert!(!selects_mutation(&params("{ me { id } }", None)));
+        let both = "query A { me { id } } mutation B { logout }";
+        assert!(selects_mutation(&params(both, Some("B"))));
+        assert!(!selects_mutation(&params(both, Some("A"))));
+    }
+
+    #[test]
+    fn validates_body_parameters() {
+        assert!(params_from_body(b"[]").is_err());
+        assert!(params_from_body(b"{\"query\": 1}").is_err());
+        assert!(params_from_body(b"{\"query\": \"{a}\", \"variables\": \"x\"}").is_err());
+        assert!(params_from_body(b"{\"query\": \"{a}\", \"extensions\": {}}").is_ok());
+        assert!(params_from_body(b"not json").is_err());
+    }
+}

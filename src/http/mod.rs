@@ -1,0 +1,64 @@
+//! The HTTP surface: routes, the GraphQL-over-HTTP responder, and health checks.
+
+pub mod graphql;
+pub mod health;
+
+use std::sync::Arc;
+
+use actix_web::{
+    http::header::{HeaderName, HeaderValue},
+    web, HttpMessage,
+};
+
+use crate::{auth::AuthService, config::Config, db::Database, graphql::AppSchema};
+
+/// Shared state of every HTTP handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub database: Database,
+    pub auth: AuthService,
+    pub config: Arc<Config>,
+}
+
+/// Registers every route.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/graphql")
+                .route(web::post().to(graphql::post))
+                .route(web::get().to(graphql::get))
+                .default_service(web::to(graphql::method_not_allowed)),
+        )
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz));
+}
+
+/// Wraps the app so every response carries `x-request-id`, the id its log lines and audit
+/// events carry too.
+pub fn request_id_header<S, B>(
+    request: actix_web::dev::ServiceRequest,
+    service: &S,
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
+where
+    S: actix_web::dev::Service<
+        actix_web::dev::ServiceRequest,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+{
+    let request_id = request
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let response = service.call(request);
+    async move {
+        let mut response = response.await?;
+        if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static("x-request-id"), value);
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,14 @@
+//! bac-metrics: the system of record and GraphQL reporting API of a Business Action Center's
+//! customer assistance metrics program. See `docs/ARCHITECTURE.md` for the picture.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,101 @@
+//! Wiring: builds the HTTP server from configuration, a database handle and the token secret.
+//! `main` and the integration tests both start the application through [`Application::build`].
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::{dev::Server, web, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::{
+    auth::{AuthService, JwtKeys, PasswordHasher},
+    config::Config,
+    db::Database,
+    error::AppResult,
+    graphql::{build_schema, Services},
+    http::{self, AppState},
+};
+
+/// A bound, not yet running HTTP server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds `config.bind` (port 0 picks a free port) and prepares the server.
+    pub async fn build(config: Arc<Config>, database: Database, secret: &[u8]) -> AppResult<Self> {
+        let listener = TcpListener::bind(config.bind).map_err(|error| {
+            crate::error::AppError::internal(format!("cannot bind {}: {error}", config.bind))
+        })?;
+        Self::build_with_listener(config, database, secret, listener).await
+    }
+
+    /// Like [`Application::build`] with a listener the caller already bound.
+    pub async fn build_with_listener(
+        config: Arc<Config>,
+        database: Database,
+        secret: &[u8],
+        listener: TcpListener,
+    ) -> AppResult<Self> {
+        let port = listener
+            .local_addr()
+            .map_err(crate::error::AppError::internal)?
+            .port();
+        let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
+        let auth = AuthService::new(
+            JwtKeys::new(secret, &config.tokens),
+            hasher,
+            config.tokens.clone(),
+        );
+        let schema = build_schema(
+            &config,
+            Services {
+                database: database.clone(),
+                auth: auth.clone(),
+                config: config.clone(),
+            },
+        );
+        let state = AppState {
+            schema,
+            database,
+            auth,
+            config: config.clone(),
+        };
+        let app_state = web::Data::new(state.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap_fn(http::request_id_header)
+                .wrap(TracingLogger::default())
+                .app_data(app_state.clone())
+                .configure(http::configure)
+        });
+        if let Some(workers) = config.http_workers {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(crate::error::AppError::internal)?
+            .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The services the server uses (the demo and tests mint tokens through them).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the process is asked to stop (SIGINT/SIGTERM) and in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
