@@ -179,7 +179,11 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     password,
                 )
                 .await?;
-                println!("created user {id} ({email}, {})", role.as_db_str());
+                println!(
+                    "created user {id} ({}, {})",
+                    email.trim().to_lowercase(),
+                    role.as_db_str()
+                );
                 Ok(())
             }
             Command::Token { email, ttl } => {

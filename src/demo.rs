@@ -62,6 +62,9 @@ pub struct SeedReport {
     pub survey_responses: usize,
 }
 
+/// `(id, channel, started_at, abandoned, outcome, org_unit_id)` of an inserted interaction.
+type InsertedInteraction = (i64, Channel, DateTime<Utc>, bool, Option<Outcome>, i64);
+
 struct Team {
     id: i64,
     office_id: i64,
@@ -384,8 +387,7 @@ pub fn seed(
                 }
             }
         }
-        let mut inserted: Vec<(i64, Channel, DateTime<Utc>, bool, Option<Outcome>, i64)> =
-            Vec::new();
+        let mut inserted: Vec<InsertedInteraction> = Vec::new();
         for chunk in planned.chunks(2_000) {
             inserted.extend(
                 diesel::insert_into(interactions::table)

@@ -138,6 +138,22 @@ impl Scope {
     }
 }
 
+/// What the database says about a token's session and user.
+#[derive(Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct SessionCheck {
+    #[diesel(select_expression = users::role)]
+    role: Role,
+    #[diesel(select_expression = users::org_unit_id)]
+    org_unit_id: i64,
+    #[diesel(select_expression = users::active)]
+    active: bool,
+    #[diesel(select_expression = sessions::revoked_at)]
+    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(select_expression = sessions::expires_at)]
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Turns an `Authorization` header value into a scope: verifies the JWT, then checks in the
 /// database that its session is open, its user active, and its role current.
 pub async fn authenticate(
@@ -165,41 +181,28 @@ pub async fn authenticate(
         .parse()
         .map_err(|_| AppError::internal("verified sub"))?;
     let session_id = claims.sid;
-    let row: Option<(
-        Role,
-        i64,
-        bool,
-        Option<chrono::DateTime<chrono::Utc>>,
-        chrono::DateTime<chrono::Utc>,
-    )> = database
+    let row: Option<SessionCheck> = database
         .run(move |connection| {
             Ok(sessions::table
                 .inner_join(users::table)
                 .filter(sessions::id.eq(session_id))
                 .filter(users::id.eq(user_id))
-                .select((
-                    users::role,
-                    users::org_unit_id,
-                    users::active,
-                    sessions::revoked_at,
-                    sessions::expires_at,
-                ))
+                .select(SessionCheck::as_select())
                 .first(connection)
                 .optional()?)
         })
         .await?;
     let scope = match row {
         None => Scope::Refused(TokenRejection::SessionEnded),
-        Some((_, _, false, _, _)) => Scope::Refused(TokenRejection::Deactivated),
-        Some((_, _, _, Some(_), _)) => Scope::Refused(TokenRejection::SessionEnded),
-        Some((_, _, _, None, expires_at)) if expires_at <= chrono::Utc::now() => {
+        Some(check) if !check.active => Scope::Refused(TokenRejection::Deactivated),
+        Some(check) if check.revoked_at.is_some() || check.expires_at <= chrono::Utc::now() => {
             Scope::Refused(TokenRejection::SessionEnded)
         }
-        Some((role, _, _, _, _)) if role != claims.role => Scope::Refused(TokenRejection::Stale),
-        Some((role, org_unit_id, true, None, _)) => Scope::Authenticated(Principal {
+        Some(check) if check.role != claims.role => Scope::Refused(TokenRejection::Stale),
+        Some(check) => Scope::Authenticated(Principal {
             user_id,
-            role,
-            org_unit_id,
+            role: check.role,
+            org_unit_id: check.org_unit_id,
             session_id,
         }),
     };

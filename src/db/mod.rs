@@ -111,7 +111,7 @@ impl Database {
 
     /// Applies every pending migration.
     pub async fn migrate(&self) -> AppResult<Vec<String>> {
-        self.run(|connection| run_migrations(connection)).await
+        self.run(run_migrations).await
     }
 }
 

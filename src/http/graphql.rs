@@ -65,9 +65,8 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let media = match negotiate(&request) {
-        Ok(media) => media,
-        Err(response) => return response,
+    let Some(media) = negotiate(&request) else {
+        return not_acceptable();
     };
     if let Err(message) = check_content_type(&request) {
         return request_error(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, message);
@@ -108,9 +107,8 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
                     .finish(),
             );
     }
-    let media = match negotiate(&request) {
-        Ok(media) => media,
-        Err(response) => return response,
+    let Some(media) = negotiate(&request) else {
+        return not_acceptable();
     };
     let params = match params_from_url(pairs) {
         Ok(params) => params,
@@ -299,8 +297,8 @@ fn request_error(media: MediaType, status: StatusCode, message: impl Into<String
     )
 }
 
-/// Chooses the response media type from `Accept`; `406` when none of ours is acceptable.
-fn negotiate(request: &HttpRequest) -> Result<MediaType, HttpResponse> {
+/// Chooses the response media type from `Accept`; `None` when none of ours is acceptable.
+fn negotiate(request: &HttpRequest) -> Option<MediaType> {
     let accept = request
         .headers()
         .get(header::ACCEPT)
@@ -308,7 +306,7 @@ fn negotiate(request: &HttpRequest) -> Result<MediaType, HttpResponse> {
         .unwrap_or("")
         .trim();
     if accept.is_empty() {
-        return Ok(MediaType::Json);
+        return Some(MediaType::Json);
     }
     let mut best: Option<(f32, MediaType)> = None;
     for item in accept.split(',') {
@@ -343,18 +341,21 @@ fn negotiate(request: &HttpRequest) -> Result<MediaType, HttpResponse> {
             best = Some((quality, candidate));
         }
     }
-    best.map(|(_, media)| media).ok_or_else(|| {
-        let public = PublicError {
-            code: ErrorCode::BadUserInput,
-            message: format!(
-                "cannot answer with any type in Accept; use {GRAPHQL_RESPONSE_JSON} or application/json"
-            ),
-            field: None,
-        };
-        HttpResponse::NotAcceptable()
-            .content_type(MediaType::Json.content_type())
-            .body(json!({ "errors": [error_json(&public, None)] }).to_string())
-    })
+    best.map(|(_, media)| media)
+}
+
+/// `406`: the client accepts none of the media types we answer in.
+fn not_acceptable() -> HttpResponse {
+    let public = PublicError {
+        code: ErrorCode::BadUserInput,
+        message: format!(
+            "cannot answer with any type in Accept; use {GRAPHQL_RESPONSE_JSON} or application/json"
+        ),
+        field: None,
+    };
+    HttpResponse::NotAcceptable()
+        .content_type(MediaType::Json.content_type())
+        .body(json!({ "errors": [error_json(&public, None)] }).to_string())
 }
 
 fn wants_html(request: &HttpRequest) -> bool {
@@ -514,7 +515,7 @@ mod tests {
         if let Some(accept) = accept {
             request = request.insert_header((header::ACCEPT, accept));
         }
-        negotiate(&request.to_http_request()).ok()
+        negotiate(&request.to_http_request())
     }
 
     #[test]
