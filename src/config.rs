@@ -5,6 +5,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `DATABASE_URL` | unset | PostgreSQL to use. Unset: a private cluster is started in `DATA_DIR`. |
+//! | `TEST_DATABASE_URL` | unset | Tests only (read by `tests/integration/helpers.rs`): server for the throwaway test databases. Unset: a throwaway private cluster. |
 //! | `DATA_DIR` | `./.bac-metrics` | Folder for the private cluster, the generated secrets and demo state. |
 //! | `BIND` | `127.0.0.1:8080` | Address the HTTP server listens on. |
 //! | `HTTP_WORKERS` | one per CPU | HTTP worker threads. |
