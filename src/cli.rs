@@ -5,15 +5,12 @@
 //! sentences an operator can act on.
 
 use std::{
-    fs,
     io::{Read, Write},
-    os::unix::fs::OpenOptionsExt,
-    path::Path,
     sync::Arc,
     time::Duration,
 };
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use diesel::prelude::*;
 use serde_json::json;
@@ -31,6 +28,7 @@ use crate::{
     },
     demo,
     error::AppError,
+    secrets::Secrets,
     startup::Application,
 };
 
@@ -131,7 +129,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     }
     let demo = matches!(cli.command, Command::Serve { demo: true });
     let environment = open_environment(&config)?;
-    let secret = token_secret(&config, environment.cluster.is_some() || demo)?;
+    let secrets = Secrets::load(&config, environment.cluster.is_some() || demo)?;
     let config = Arc::new(config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -145,7 +143,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             .context("could not apply database migrations")?;
         match cli.command {
             Command::Serve { demo } => {
-                serve(config, environment.database.clone(), &secret, demo).await
+                serve(config, environment.database.clone(), &secrets, demo).await
             }
             Command::Migrate => {
                 println!("migrations are up to date");
@@ -188,7 +186,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
             Command::Token { email, ttl } => {
                 let auth = AuthService::new(
-                    JwtKeys::new(&secret, &config.tokens),
+                    JwtKeys::new(&secrets.jwt, &config.tokens),
                     tokio::task::spawn_blocking(PasswordHasher::new).await??,
                     config.tokens.clone(),
                 );
@@ -211,7 +209,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 async fn serve(
     config: Arc<Config>,
     database: Database,
-    secret: &[u8],
+    secrets: &Secrets,
     demo: bool,
 ) -> anyhow::Result<()> {
     if demo {
@@ -229,7 +227,7 @@ async fn serve(
             tracing::info!(?report, "seeded demo data");
         }
     }
-    let application = Application::build(config.clone(), database.clone(), secret)
+    let application = Application::build(config.clone(), database.clone(), secrets)
         .await
         .with_context(|| format!("could not start the HTTP server on {}", config.bind))?;
     let address = format!("http://{}:{}", config.bind.ip(), application.port());
@@ -293,44 +291,6 @@ pub fn open_environment(config: &Config) -> anyhow::Result<DatabaseEnvironment> 
             })
         }
     }
-}
-
-/// `JWT_SECRET`, or (for a private cluster or the demo) a secret generated once and kept in
-/// `DATA_DIR/jwt-secret`, readable only by its owner.
-pub fn token_secret(config: &Config, may_generate: bool) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = &config.tokens.secret {
-        return Ok(secret.clone());
-    }
-    if !may_generate {
-        bail!("JWT_SECRET must be set (at least 32 bytes) when DATABASE_URL is used");
-    }
-    let path = config.data_dir.join("jwt-secret");
-    read_or_create_secret(&path)
-}
-
-fn read_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(existing) = fs::read_to_string(path) {
-        let existing = existing.trim();
-        if existing.len() >= 32 {
-            return Ok(existing.as_bytes().to_vec());
-        }
-    }
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("could not create {}", parent.display()))?;
-    }
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    let secret = hex::encode(bytes);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("could not write {}", path.display()))?;
-    file.write_all(secret.as_bytes())?;
-    Ok(secret.into_bytes())
 }
 
 /// Creates a user (with an audit event). A password, when given, must meet the policy.

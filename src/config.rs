@@ -11,6 +11,9 @@
 //! | `HTTP_WORKERS` | one per CPU | HTTP worker threads. |
 //! | `APP_ENV` | `development` | `production` turns off GraphiQL, introspection and field suggestions. |
 //! | `JWT_SECRET` | unset | HS256 signing secret (≥ 32 bytes). Unset with a private cluster: generated once and kept in `DATA_DIR`. Required with `DATABASE_URL`. |
+//! | `PSEUDONYM_KEY` | unset | Key (≥ 32 bytes) of the keyed hash that turns `customer_ref` into the pseudonym non-PII roles see. Unset: like `JWT_SECRET`. |
+//! | `IMPORT_BATCH_SIZE` | `1000` | Rows written per transaction by bulk imports. |
+//! | `SURVEY_SUBMISSIONS_PER_MINUTE` | `20` | Public survey submissions allowed per client address per minute. |
 //! | `JWT_ISSUER` | `bac-metrics` | `iss` claim minted and required. |
 //! | `JWT_AUDIENCE` | `bac-metrics-api` | `aud` claim minted and required. |
 //! | `ACCESS_TOKEN_TTL_SECONDS` | `900` | Lifetime of an access token. |
@@ -62,6 +65,8 @@ pub enum LogFormat {
 pub struct TokenSettings {
     /// The HS256 secret; `None` means "generate and keep one in `DATA_DIR`".
     pub secret: Option<Vec<u8>>,
+    /// Key of the customer pseudonym; `None` means "generate and keep one in `DATA_DIR`".
+    pub pseudonym_key: Option<Vec<u8>>,
     pub issuer: String,
     pub audience: String,
     pub access_ttl: Duration,
@@ -100,6 +105,8 @@ pub struct Config {
     pub graphql: GraphqlLimits,
     pub reporting: ReportingSettings,
     pub log_format: LogFormat,
+    pub import_batch_size: usize,
+    pub survey_submissions_per_minute: u32,
 }
 
 impl Config {
@@ -130,6 +137,16 @@ impl Config {
                 })
             }
             Some(secret) => Some(secret.into_bytes()),
+        };
+        let pseudonym_key = match get("PSEUDONYM_KEY") {
+            None => None,
+            Some(key) if key.len() < 32 => {
+                return Err(ConfigError {
+                    name: "PSEUDONYM_KEY",
+                    problem: "must be at least 32 bytes long".into(),
+                })
+            }
+            Some(key) => Some(key.into_bytes()),
         };
         let leeway_seconds = parse(&get, "JWT_LEEWAY_SECONDS", 10u64)?;
         if leeway_seconds > 30 {
@@ -172,6 +189,7 @@ impl Config {
             environment,
             tokens: TokenSettings {
                 secret,
+                pseudonym_key,
                 issuer: get("JWT_ISSUER").unwrap_or_else(|| "bac-metrics".into()),
                 audience: get("JWT_AUDIENCE").unwrap_or_else(|| "bac-metrics-api".into()),
                 access_ttl: Duration::from_secs(positive(&get, "ACCESS_TOKEN_TTL_SECONDS", 900)?),
@@ -200,6 +218,9 @@ impl Config {
                 min_cell_size: positive(&get, "MIN_CELL_SIZE", 10)? as i64,
             },
             log_format,
+            import_batch_size: positive(&get, "IMPORT_BATCH_SIZE", 1000)?.min(5000) as usize,
+            survey_submissions_per_minute: positive(&get, "SURVEY_SUBMISSIONS_PER_MINUTE", 20)?
+                as u32,
         })
     }
 

@@ -10,5 +10,8 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod import;
+pub mod rate_limit;
+pub mod secrets;
 pub mod startup;
 pub mod telemetry;

@@ -7,12 +7,14 @@ use actix_web::{dev::Server, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::{
-    auth::{AuthService, JwtKeys, PasswordHasher},
+    auth::{AuthService, JwtKeys, PasswordHasher, Pseudonymizer},
     config::Config,
     db::Database,
     error::AppResult,
     graphql::{build_schema, Services},
     http::{self, AppState},
+    rate_limit::RateLimiter,
+    secrets::Secrets,
 };
 
 /// A bound, not yet running HTTP server.
@@ -24,18 +26,22 @@ pub struct Application {
 
 impl Application {
     /// Binds `config.bind` (port 0 picks a free port) and prepares the server.
-    pub async fn build(config: Arc<Config>, database: Database, secret: &[u8]) -> AppResult<Self> {
+    pub async fn build(
+        config: Arc<Config>,
+        database: Database,
+        secrets: &Secrets,
+    ) -> AppResult<Self> {
         let listener = TcpListener::bind(config.bind).map_err(|error| {
             crate::error::AppError::internal(format!("cannot bind {}: {error}", config.bind))
         })?;
-        Self::build_with_listener(config, database, secret, listener).await
+        Self::build_with_listener(config, database, secrets, listener).await
     }
 
     /// Like [`Application::build`] with a listener the caller already bound.
     pub async fn build_with_listener(
         config: Arc<Config>,
         database: Database,
-        secret: &[u8],
+        secrets: &Secrets,
         listener: TcpListener,
     ) -> AppResult<Self> {
         let port = listener
@@ -44,7 +50,7 @@ impl Application {
             .port();
         let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
         let auth = AuthService::new(
-            JwtKeys::new(secret, &config.tokens),
+            JwtKeys::new(&secrets.jwt, &config.tokens),
             hasher,
             config.tokens.clone(),
         );
@@ -54,6 +60,11 @@ impl Application {
                 database: database.clone(),
                 auth: auth.clone(),
                 config: config.clone(),
+                pseudonymizer: Pseudonymizer::new(&secrets.pseudonym),
+                survey_rate_limiter: Arc::new(RateLimiter::new(
+                    config.survey_submissions_per_minute,
+                    std::time::Duration::from_secs(60),
+                )),
             },
         );
         let state = AppState {

@@ -156,6 +156,7 @@ mod tests {
     fn settings() -> TokenSettings {
         TokenSettings {
             secret: None,
+            pseudonym_key: None,
             issuer: "bac-metrics".into(),
             audience: "bac-metrics-api".into(),
             access_ttl: Duration::from_secs(900),

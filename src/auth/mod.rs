@@ -3,10 +3,12 @@
 
 pub mod jwt;
 pub mod password;
+pub mod pseudonym;
 pub mod scope;
 pub mod session;
 
 pub use jwt::{Claims, JwtKeys, MintedToken, TokenRejection};
 pub use password::PasswordHasher;
+pub use pseudonym::Pseudonymizer;
 pub use scope::{authenticate, Action, Principal, RecordScope, Scope};
 pub use session::{AuthService, IssuedSession};

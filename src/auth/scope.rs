@@ -45,23 +45,32 @@ pub enum Action {
     ReadReferenceData,
     /// `me`, `logout`.
     UseOwnSession,
-    /// Push or import interactions, customers and survey data.
+    /// Push or import interactions, customers and survey data; create survey invitations.
     RecordInteractions,
-    /// Interactions, surveys (within [`Principal::record_scope`]).
+    /// Interactions, survey invitations and responses (within [`Principal::record_scope`]).
     ReadInteractions,
     /// Customer contact details (within [`Principal::record_scope`]).
     ReadCustomerContacts,
     /// Free-text survey comments, which may hold PII.
     ReadSurveyComments,
-    ReadTraining,
+    /// Which staff member handled a record (analysts get aggregates without agents).
+    IdentifyAgents,
+    /// Staff follow-up assessments (within [`Principal::record_scope`]).
+    RecordFollowUp,
+    /// The course catalogue.
+    ReadTrainingCourses,
+    /// Individual training assignments (within [`Principal::record_scope`]).
+    ReadTrainingAssignments,
     AssignTraining,
     CompleteOwnTraining,
     ReadAllocations,
     ProposeAllocation,
     DecideAllocation,
+    /// Published service standards.
+    ReadServiceStandards,
+    /// Staff accounts (within [`Principal::record_scope`]).
+    ReadUsers,
     ReadMetrics,
-    /// Per-agent breakdowns of metrics.
-    ReadAgentMetrics,
     ReadAuditTrail,
     /// Users, org units, topics, courses, service standards.
     Administer,
@@ -77,14 +86,18 @@ pub fn is_allowed(role: Role, action: Action) -> bool {
         ReadInteractions => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
         ReadCustomerContacts => matches!(role, Agent | Supervisor | Admin),
         ReadSurveyComments => matches!(role, Agent | Supervisor | Auditor | Admin),
-        ReadTraining => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
+        IdentifyAgents => matches!(role, Agent | Supervisor | Auditor | Admin),
+        RecordFollowUp => matches!(role, Agent | Supervisor | Admin),
+        ReadTrainingCourses => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
+        ReadTrainingAssignments => matches!(role, Agent | Supervisor | Auditor | Admin),
         AssignTraining => matches!(role, Supervisor | Admin),
         CompleteOwnTraining => matches!(role, Agent | Admin),
         ReadAllocations => matches!(role, Supervisor | Analyst | Auditor | Admin),
         ProposeAllocation => matches!(role, Supervisor | Admin),
         DecideAllocation => matches!(role, Admin),
+        ReadServiceStandards => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
+        ReadUsers => matches!(role, Agent | Supervisor | Auditor | Admin),
         ReadMetrics => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
-        ReadAgentMetrics => matches!(role, Agent | Supervisor | Auditor | Admin),
         ReadAuditTrail => matches!(role, Auditor | Admin),
         Administer => matches!(role, Admin),
     }
@@ -134,6 +147,150 @@ impl Scope {
                 "the {} role may not do this",
                 principal.role.as_db_str()
             )))
+        }
+    }
+}
+
+/// SQL filters that confine each table to a [`RecordScope`]. Every list and lookup query of a
+/// scoped table applies one of these; `None` means "no restriction" (scope `All`).
+pub mod visible {
+    use diesel::{pg::Pg, prelude::*, sql_types::Bool};
+
+    use super::RecordScope;
+    use crate::db::schema::{
+        customers, interactions, org_units, resource_allocations, survey_invitations,
+        survey_responses, training_assignments, users,
+    };
+
+    type Filter<Table> = Option<Box<dyn BoxableExpression<Table, Pg, SqlType = Bool>>>;
+
+    /// Ids of `root` and every unit below it.
+    pub fn subtree(
+        root: i64,
+    ) -> diesel::dsl::Select<
+        diesel::dsl::Filter<
+            org_units::table,
+            diesel::dsl::Contains<org_units::path, Vec<Option<i64>>>,
+        >,
+        org_units::id,
+    > {
+        org_units::table
+            .filter(org_units::path.contains(vec![Some(root)]))
+            .select(org_units::id)
+    }
+
+    /// Agents: what they handled. Supervisors: what their subtree handled.
+    pub fn interactions(scope: RecordScope) -> Filter<interactions::table> {
+        match scope {
+            RecordScope::All => None,
+            RecordScope::Own(user_id) => Some(Box::new(
+                interactions::agent_id.eq(user_id).assume_not_null(),
+            )),
+            RecordScope::Subtree(root) => {
+                Some(Box::new(interactions::org_unit_id.eq_any(subtree(root))))
+            }
+        }
+    }
+
+    /// Responses follow their interaction.
+    pub fn survey_responses(scope: RecordScope) -> Filter<survey_responses::table> {
+        match scope {
+            RecordScope::All => None,
+            RecordScope::Own(user_id) => Some(Box::new(
+                survey_responses::interaction_id.eq_any(
+                    interactions::table
+                        .filter(interactions::agent_id.eq(user_id))
+                        .select(interactions::id),
+                ),
+            )),
+            RecordScope::Subtree(root) => Some(Box::new(
+                survey_responses::interaction_id.eq_any(
+                    interactions::table
+                        .filter(interactions::org_unit_id.eq_any(subtree(root)))
+                        .select(interactions::id),
+                ),
+            )),
+        }
+    }
+
+    /// Invitations follow their interaction.
+    pub fn survey_invitations(scope: RecordScope) -> Filter<survey_invitations::table> {
+        match scope {
+            RecordScope::All => None,
+            RecordScope::Own(user_id) => Some(Box::new(
+                survey_invitations::interaction_id.eq_any(
+                    interactions::table
+                        .filter(interactions::agent_id.eq(user_id))
+                        .select(interactions::id),
+                ),
+            )),
+            RecordScope::Subtree(root) => Some(Box::new(
+                survey_invitations::interaction_id.eq_any(
+                    interactions::table
+                        .filter(interactions::org_unit_id.eq_any(subtree(root)))
+                        .select(interactions::id),
+                ),
+            )),
+        }
+    }
+
+    /// Customers the caller served (agent) or their subtree served (supervisor).
+    pub fn customers(scope: RecordScope) -> Filter<customers::table> {
+        match scope {
+            RecordScope::All => None,
+            RecordScope::Own(user_id) => Some(Box::new(
+                customers::id.eq_any(
+                    interactions::table
+                        .filter(interactions::agent_id.eq(user_id))
+                        .filter(interactions::customer_id.is_not_null())
+                        .select(interactions::customer_id.assume_not_null()),
+                ),
+            )),
+            RecordScope::Subtree(root) => Some(Box::new(
+                customers::id.eq_any(
+                    interactions::table
+                        .filter(interactions::org_unit_id.eq_any(subtree(root)))
+                        .filter(interactions::customer_id.is_not_null())
+                        .select(interactions::customer_id.assume_not_null()),
+                ),
+            )),
+        }
+    }
+
+    /// Agents: themselves. Supervisors: users of their subtree.
+    pub fn users(scope: RecordScope) -> Filter<users::table> {
+        match scope {
+            RecordScope::All => None,
+            RecordScope::Own(user_id) => Some(Box::new(users::id.eq(user_id))),
+            RecordScope::Subtree(root) => Some(Box::new(users::org_unit_id.eq_any(subtree(root)))),
+        }
+    }
+
+    /// Agents: their own assignments. Supervisors: assignments of agents in their subtree.
+    pub fn training_assignments(scope: RecordScope) -> Filter<training_assignments::table> {
+        match scope {
+            RecordScope::All => None,
+            RecordScope::Own(user_id) => Some(Box::new(training_assignments::agent_id.eq(user_id))),
+            RecordScope::Subtree(root) => Some(Box::new(
+                training_assignments::agent_id.eq_any(
+                    users::table
+                        .filter(users::org_unit_id.eq_any(subtree(root)))
+                        .select(users::id),
+                ),
+            )),
+        }
+    }
+
+    /// Supervisors: allocations of their subtree; an own-records scope: what the user proposed.
+    pub fn resource_allocations(scope: RecordScope) -> Filter<resource_allocations::table> {
+        match scope {
+            RecordScope::All => None,
+            RecordScope::Own(user_id) => {
+                Some(Box::new(resource_allocations::proposed_by.eq(user_id)))
+            }
+            RecordScope::Subtree(root) => Some(Box::new(
+                resource_allocations::org_unit_id.eq_any(subtree(root)),
+            )),
         }
     }
 }
@@ -217,7 +374,7 @@ mod tests {
     fn analyst_never_sees_contacts_or_agents() {
         assert!(!is_allowed(Role::Analyst, Action::ReadCustomerContacts));
         assert!(!is_allowed(Role::Analyst, Action::ReadSurveyComments));
-        assert!(!is_allowed(Role::Analyst, Action::ReadAgentMetrics));
+        assert!(!is_allowed(Role::Analyst, Action::IdentifyAgents));
         assert!(is_allowed(Role::Analyst, Action::ReadMetrics));
     }
 

@@ -189,6 +189,29 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// The metrics of the reporting contract (DESIGN §4).
+    MetricKind as "metric" {
+        Interactions => "INTERACTIONS",
+        AbandonmentRate => "ABANDONMENT_RATE",
+        AverageSpeedOfAnswer => "AVERAGE_SPEED_OF_ANSWER",
+        ServiceLevel => "SERVICE_LEVEL",
+        AverageHandleTime => "AVERAGE_HANDLE_TIME",
+        TransferRate => "TRANSFER_RATE",
+        FirstContactResolution => "FIRST_CONTACT_RESOLUTION",
+        SelfServiceContainment => "SELF_SERVICE_CONTAINMENT",
+        Csat => "CSAT",
+        Trust => "TRUST",
+        Effectiveness => "EFFECTIVENESS",
+        Ease => "EASE",
+        Efficiency => "EFFICIENCY",
+        Transparency => "TRANSPARENCY",
+        Helpfulness => "HELPFULNESS",
+        ReportedResolution => "REPORTED_RESOLUTION",
+        SurveyResponseRate => "SURVEY_RESPONSE_RATE",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,13 @@ pub mod enums;
 pub mod models;
 pub mod schema;
 
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use diesel::{
     connection::SimpleConnection,
@@ -25,14 +31,27 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// A pooled PostgreSQL connection.
 pub type DbConnection = PooledConnection<ConnectionManager<PgConnection>>;
 
-/// Sets per-connection limits when the pool opens a connection.
-#[derive(Debug, Clone, Copy)]
+/// Sets per-connection limits when the pool opens a connection, and counts its statements.
+#[derive(Debug, Clone)]
 struct SessionSettings {
     statement_timeout_ms: u64,
+    statements: Arc<AtomicU64>,
+}
+
+/// Counts every statement sent on a connection (see [`Database::statements_executed`]).
+struct StatementCounter(Arc<AtomicU64>);
+
+impl diesel::connection::Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if let diesel::connection::InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, connection: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        connection.set_instrumentation(StatementCounter(self.statements.clone()));
         // A runaway query is cancelled by the server instead of holding a connection forever.
         connection
             .batch_execute(&format!(
@@ -55,12 +74,14 @@ pub struct PoolOptions {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<ConnectionManager<PgConnection>>,
+    statements: Arc<AtomicU64>,
 }
 
 impl Database {
     /// Builds the pool without connecting: start-up never blocks on a database that is down;
     /// requests fail fast with `INTERNAL` ("database unavailable") and `/readyz` reports 503.
     pub fn connect_lazily(url: &str, options: &PoolOptions) -> Self {
+        let statements = Arc::new(AtomicU64::new(0));
         let pool = Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(0))
@@ -68,9 +89,17 @@ impl Database {
             .test_on_check_out(false)
             .connection_customizer(Box::new(SessionSettings {
                 statement_timeout_ms: options.statement_timeout_ms,
+                statements: statements.clone(),
             }))
             .build_unchecked(ConnectionManager::new(url));
-        Self { pool }
+        Self { pool, statements }
+    }
+
+    /// How many SQL statements this pool's connections have sent so far (the per-connection
+    /// session settings included). Tests use the difference around a request to prove that a
+    /// page costs a fixed number of statements.
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool and returns its result.

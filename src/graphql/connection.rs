@@ -153,3 +153,22 @@ mod tests {
         assert_eq!(page.direction, Direction::Backward);
     }
 }
+
+/// Applies an id-keyed page (`after`/`before`, order, limit) to a boxed Diesel query.
+#[macro_export]
+macro_rules! page_by_id {
+    ($query:expr, $id:expr, $page:expr) => {{
+        let mut query = $query;
+        if let Some(id) = $page.after {
+            query = query.filter($id.gt(id));
+        }
+        if let Some(id) = $page.before {
+            query = query.filter($id.lt(id));
+        }
+        match $page.direction {
+            $crate::graphql::connection::Direction::Forward => query.order($id.asc()),
+            $crate::graphql::connection::Direction::Backward => query.order($id.desc()),
+        }
+        .limit($page.fetch_limit())
+    }};
+}

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use async_graphql::Context;
 
 use crate::{
-    auth::{AuthService, Scope},
+    auth::{AuthService, Pseudonymizer, Scope},
     config::Config,
     db::Database,
     graphql::loaders::Loaders,
+    rate_limit::RateLimiter,
 };
 
 /// Per-request facts, inserted by the HTTP layer before execution.
@@ -17,6 +18,8 @@ pub struct RequestContext {
     pub scope: Scope,
     /// Correlates log lines, audit events and the `x-request-id` response header.
     pub request_id: Option<String>,
+    /// The TCP peer's address (not a forwarded header, which a client could forge).
+    pub client_address: Option<String>,
 }
 
 /// Process-wide services, inserted once when the schema is built.
@@ -25,6 +28,8 @@ pub struct Services {
     pub database: Database,
     pub auth: AuthService,
     pub config: Arc<Config>,
+    pub pseudonymizer: Pseudonymizer,
+    pub survey_rate_limiter: Arc<RateLimiter>,
 }
 
 /// Typed access to the request and service data from a resolver's [`Context`].

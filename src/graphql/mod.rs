@@ -1,9 +1,14 @@
 //! The GraphQL schema: one folder per domain, merged into the query and mutation roots.
 
+pub mod audit;
 pub mod connection;
 pub mod context;
+pub mod filters;
 pub mod loaders;
 pub mod organisation;
+pub mod program;
+pub mod records;
+pub mod scalars;
 pub mod session;
 
 use std::sync::{
@@ -24,7 +29,13 @@ pub use loaders::Loaders;
 /// Every root query field.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(session::SessionQuery, organisation::OrganisationQuery);
+pub struct QueryRoot(
+    session::SessionQuery,
+    organisation::OrganisationQuery,
+    records::RecordsQuery,
+    program::ProgramQuery,
+    audit::AuditQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]

@@ -173,7 +173,11 @@ async fn execute(
 
     let started = ExecutionStarted::default();
     let mut graphql_request = async_graphql::Request::new(params.query)
-        .data(RequestContext { scope, request_id })
+        .data(RequestContext {
+            scope,
+            request_id,
+            client_address: request.peer_addr().map(|address| address.ip().to_string()),
+        })
         .data(Loaders::new(&state.database))
         .data(started.clone());
     if let Some(name) = params.operation_name {

@@ -20,6 +20,7 @@ use bac_metrics::{
         Database, PoolOptions,
     },
     graphql::AppSchema,
+    secrets::Secrets,
     startup::Application,
 };
 use diesel::{pg::PgConnection, prelude::*, sql_query, Connection};
@@ -187,7 +188,11 @@ impl TestApp {
                 statement_timeout_ms: config.statement_timeout_ms,
             },
         );
-        let application = Application::build(config.clone(), database.clone(), TEST_SECRET)
+        let secrets = Secrets {
+            jwt: TEST_SECRET.to_vec(),
+            pseudonym: b"integration-test-pseudonym-key-0123456789".to_vec(),
+        };
+        let application = Application::build(config.clone(), database.clone(), &secrets)
             .await
             .expect("build the application");
         let address = format!("http://127.0.0.1:{}", application.port());

@@ -1,21 +1,33 @@
 //! Queries of the organisation domain: `orgUnits`, `orgUnit`, `topics`.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, InputObject, Object, Result};
 use diesel::prelude::*;
 
 use crate::{
-    auth::Action,
+    auth::{scope::visible, Action},
     db::{
-        models::{OrgUnit, Topic},
-        schema::{org_units, topics},
+        enums::Role,
+        models::{OrgUnit, Topic, User},
+        schema::{org_units, topics, users},
     },
     error::AppError,
     graphql::{
         connection::{Direction, KeysetConnection, PageRequest},
         context::ContextExt,
-        organisation::types::{OrgUnitType, TopicType},
+        filters::org_unit_subtrees,
+        organisation::types::{OrgUnitType, TopicType, UserType},
     },
+    page_by_id,
 };
+
+/// Narrows `users`.
+#[derive(InputObject, Default)]
+pub struct UserFilter {
+    pub roles: Option<Vec<Role>>,
+    /// Users of these units and the units below them.
+    pub org_unit_codes: Option<Vec<String>>,
+    pub active: Option<bool>,
+}
 
 #[derive(Default)]
 pub struct OrganisationQuery;
@@ -135,5 +147,58 @@ impl OrganisationQuery {
             })
             .await?;
         Ok(page.into_connection(rows, total, |row| row.code.clone(), TopicType::from))
+    }
+
+    /// Staff and service accounts in the caller's scope (agents: themselves; supervisors:
+    /// their subtree). Not available to `analyst` or `ingest`.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UserFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<KeysetConnection<UserType>> {
+        let record_scope = ctx.scope().authorize(Action::ReadUsers)?.record_scope();
+        let filter = filter.unwrap_or_default();
+        let page = PageRequest::<i64>::new(first, after, last, before)?;
+        let want_total = ctx.look_ahead().field("totalCount").exists();
+        let query_page = page.clone();
+        let (rows, total) = ctx
+            .database()
+            .run(move |connection| {
+                let units = filter
+                    .org_unit_codes
+                    .map(|codes| org_unit_subtrees(connection, "orgUnitCodes", &codes))
+                    .transpose()?;
+                let scoped = || {
+                    let mut query = users::table.into_boxed();
+                    if let Some(visible) = visible::users(record_scope) {
+                        query = query.filter(visible);
+                    }
+                    if let Some(roles) = &filter.roles {
+                        query = query.filter(users::role.eq_any(roles.clone()));
+                    }
+                    if let Some(units) = &units {
+                        query = query.filter(users::org_unit_id.eq_any(units.clone()));
+                    }
+                    if let Some(active) = filter.active {
+                        query = query.filter(users::active.eq(active));
+                    }
+                    query
+                };
+                let rows: Vec<User> = page_by_id!(scoped(), users::id, query_page)
+                    .select(User::as_select())
+                    .load(connection)?;
+                let total = if want_total {
+                    scoped().count().get_result(connection)?
+                } else {
+                    0
+                };
+                Ok((rows, total))
+            })
+            .await?;
+        Ok(page.into_connection(rows, total, |row| row.id, UserType))
     }
 }

@@ -1,0 +1,6 @@
+//! The audit trail: `auditEvents` and `verifyAuditChain` (auditor, admin).
+
+pub mod query;
+pub mod types;
+
+pub use query::AuditQuery;

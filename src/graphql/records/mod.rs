@@ -1,0 +1,6 @@
+//! Interactions, customers, survey invitations and responses: the records of every contact.
+
+pub mod query;
+pub mod types;
+
+pub use query::RecordsQuery;
