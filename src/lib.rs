@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod http;
 pub mod import;
 pub mod rate_limit;
+pub mod records;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;

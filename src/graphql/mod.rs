@@ -40,7 +40,12 @@ pub struct QueryRoot(
 /// Every mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(session::SessionMutation);
+pub struct MutationRoot(
+    session::SessionMutation,
+    organisation::OrganisationMutation,
+    records::RecordsMutation,
+    program::ProgramMutation,
+);
 
 /// The executable schema.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
