@@ -28,6 +28,7 @@ use crate::{
     },
     demo,
     error::AppError,
+    import,
     secrets::Secrets,
     startup::Application,
 };
@@ -62,6 +63,18 @@ pub enum Command {
         /// Lifetime: seconds, or a number with s, m, h or d.
         #[arg(long, default_value = "1h", value_parser = parse_ttl)]
         ttl: Duration,
+    },
+    /// Import a CSV or NDJSON file: org-units, topics, users, interactions,
+    /// survey-invitations or survey-responses (formats in DESIGN §7). Prints the report as JSON;
+    /// exits with status 2 when rows were rejected or conflicted.
+    Import {
+        /// org-units, topics, users, interactions, survey-invitations, survey-responses.
+        kind: String,
+        /// The file; `.csv`, `.ndjson` or `.jsonl` (or say which with --format).
+        file: std::path::PathBuf,
+        /// csv or ndjson, when the file name does not tell.
+        #[arg(long)]
+        format: Option<String>,
     },
     /// Print the GraphQL schema (SDL) the server serves.
     Schema,
@@ -196,6 +209,25 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 println!("{}", minted.token);
                 Ok(())
             }
+            Command::Import { kind, file, format } => {
+                let report = import_file(
+                    &environment.database,
+                    &config,
+                    &kind,
+                    &file,
+                    format.as_deref(),
+                )
+                .await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                if report.rejected > 0 || report.conflicts > 0 {
+                    eprintln!(
+                        "{} rows rejected and {} in conflict; see the report for line numbers",
+                        report.rejected, report.conflicts
+                    );
+                    std::process::exit(2);
+                }
+                Ok(())
+            }
             Command::Schema => unreachable!("handled before the database is opened"),
         }
     });
@@ -291,6 +323,46 @@ pub fn open_environment(config: &Config) -> anyhow::Result<DatabaseEnvironment> 
             })
         }
     }
+}
+
+/// Imports `file` as `kind` through the same importer as `POST /import/{kind}`.
+pub async fn import_file(
+    database: &Database,
+    config: &Config,
+    kind: &str,
+    file: &std::path::Path,
+    format: Option<&str>,
+) -> anyhow::Result<import::ImportReport> {
+    let kind: import::ImportKind = kind.parse()?;
+    let format = match format {
+        Some("csv") => import::Format::Csv,
+        Some("ndjson") | Some("jsonl") => import::Format::Ndjson,
+        Some(other) => anyhow::bail!("unknown format `{other}`; use csv or ndjson"),
+        None => import::Format::from_path(file).with_context(|| {
+            format!(
+                "cannot tell the format of {}; name it .csv or .ndjson, or pass --format",
+                file.display()
+            )
+        })?,
+    };
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let context = import::ImportContext {
+        actor: Actor::operator(),
+        request_id: None,
+        batch_size: config.import_batch_size,
+    };
+    Ok(database
+        .run(move |connection| {
+            import::run(
+                connection,
+                kind,
+                format,
+                std::io::BufReader::new(input),
+                &context,
+            )
+        })
+        .await?)
 }
 
 /// Creates a user (with an audit event). A password, when given, must meet the policy.

@@ -1,1 +1,1022 @@
+//! Bulk import (DESIGN §7): CSV or NDJSON files of org units, topics, users, interactions,
+//! survey invitations and survey responses, from `bac-metrics import KIND FILE` or
+//! `POST /import/{kind}`.
+//!
+//! The input is read as a stream, one batch of rows at a time (constant memory whatever the
+//! file size). Each batch is one transaction with one audit event carrying its counts. Rows
+//! follow the same validation and idempotency rules as the GraphQL mutations: a new key is
+//! inserted, a repeated key with the same content is an unchanged duplicate, with different
+//! content a conflict; an invalid row is rejected with its line number and reason and applies
+//! nothing, while the good rows around it still land.
 
+use std::{collections::HashMap, fmt, io::Read, str::FromStr};
+
+use chrono::{DateTime, Utc};
+use diesel::{pg::PgConnection, prelude::*, Connection};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::{
+    audit::{self, Actor, Entry},
+    auth::Action,
+    db::{
+        enums::{Channel, Outcome, Role, SurveyKind},
+        models::{NewOrgUnit, NewTopic, NewUser, OrgUnit, Topic, User},
+        schema::{org_units, topics, users},
+    },
+    error::{AppError, AppResult},
+    records::{
+        interactions::{record_batch, CustomerSubmission, InteractionSubmission},
+        surveys::{
+            mark_answered_invitations, record_invitation_batch, record_response_batch, Answers,
+            InvitationSubmission, ResponseSubmission,
+        },
+        RowOutcome,
+    },
+};
+
+/// Most row problems listed in a report; the counts always cover every row.
+pub const MAX_LISTED_ISSUES: usize = 1_000;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportKind {
+    OrgUnits,
+    Topics,
+    Users,
+    Interactions,
+    SurveyInvitations,
+    SurveyResponses,
+}
+
+impl ImportKind {
+    pub const ALL: [ImportKind; 6] = [
+        ImportKind::OrgUnits,
+        ImportKind::Topics,
+        ImportKind::Users,
+        ImportKind::Interactions,
+        ImportKind::SurveyInvitations,
+        ImportKind::SurveyResponses,
+    ];
+
+    /// The name used on the command line and in `/import/{kind}`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportKind::OrgUnits => "org-units",
+            ImportKind::Topics => "topics",
+            ImportKind::Users => "users",
+            ImportKind::Interactions => "interactions",
+            ImportKind::SurveyInvitations => "survey-invitations",
+            ImportKind::SurveyResponses => "survey-responses",
+        }
+    }
+
+    /// The columns of the kind's format (DESIGN §7), in order.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            ImportKind::OrgUnits => &["code", "name", "parent_code"],
+            ImportKind::Topics => &["code", "name"],
+            ImportKind::Users => &["email", "display_name", "role", "org_unit_code"],
+            ImportKind::Interactions => &[
+                "source",
+                "external_id",
+                "channel",
+                "org_unit_code",
+                "agent_email",
+                "customer_ref",
+                "business_name",
+                "contact_name",
+                "email",
+                "phone",
+                "topic_code",
+                "started_at",
+                "wait_seconds",
+                "handle_seconds",
+                "transfers",
+                "abandoned",
+                "outcome",
+            ],
+            ImportKind::SurveyInvitations => &[
+                "source",
+                "external_id",
+                "interaction_source",
+                "interaction_external_id",
+                "kind",
+                "sent_at",
+            ],
+            ImportKind::SurveyResponses => &[
+                "source",
+                "external_id",
+                "interaction_source",
+                "interaction_external_id",
+                "kind",
+                "submitted_at",
+                "satisfaction",
+                "trust",
+                "effectiveness",
+                "ease",
+                "efficiency",
+                "transparency",
+                "helpfulness",
+                "resolved",
+                "comment",
+            ],
+        }
+    }
+
+    /// Columns that must be present in a CSV header (the others may be left out).
+    fn required_columns(self) -> &'static [&'static str] {
+        match self {
+            ImportKind::OrgUnits | ImportKind::Topics => &["code", "name"],
+            ImportKind::Users => &["email", "display_name", "role", "org_unit_code"],
+            ImportKind::Interactions => &[
+                "source",
+                "external_id",
+                "channel",
+                "org_unit_code",
+                "started_at",
+            ],
+            ImportKind::SurveyInvitations => self.columns(),
+            ImportKind::SurveyResponses => &[
+                "source",
+                "external_id",
+                "interaction_source",
+                "interaction_external_id",
+                "kind",
+                "submitted_at",
+            ],
+        }
+    }
+
+    /// Who may import it: reference data and accounts are the administrator's; interactions
+    /// and surveys are the integrations' too.
+    pub fn required_action(self) -> Action {
+        match self {
+            ImportKind::OrgUnits | ImportKind::Topics | ImportKind::Users => Action::Administer,
+            _ => Action::RecordInteractions,
+        }
+    }
+}
+
+impl FromStr for ImportKind {
+    type Err = AppError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        ImportKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == value)
+            .ok_or_else(|| {
+                AppError::bad_input(
+                    "kind",
+                    format!(
+                        "unknown import kind `{value}` (expected one of: {})",
+                        ImportKind::ALL.map(ImportKind::name).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+impl fmt::Display for ImportKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+/// The file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Ndjson,
+}
+
+impl Format {
+    /// From a `Content-Type` essence.
+    pub fn from_content_type(content_type: &str) -> Option<Self> {
+        match content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "text/csv" | "application/csv" => Some(Format::Csv),
+            "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/x-jsonlines" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+
+    /// From a file name's extension.
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "ndjson" | "jsonl" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+/// One problem row.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RowIssue {
+    /// 1-based line in the file (the CSV header is line 1).
+    pub line: u64,
+    /// The column at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+/// The outcome of an import.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ImportReport {
+    pub kind: ImportKind,
+    pub rows_read: u64,
+    pub inserted: u64,
+    pub unchanged: u64,
+    pub conflicts: u64,
+    pub rejected: u64,
+    pub batches: u64,
+    /// Conflicting rows (at most [`MAX_LISTED_ISSUES`]).
+    pub conflict_rows: Vec<RowIssue>,
+    /// Rejected rows (at most [`MAX_LISTED_ISSUES`]).
+    pub rejected_rows: Vec<RowIssue>,
+}
+
+impl ImportReport {
+    fn new(kind: ImportKind) -> Self {
+        Self {
+            kind,
+            rows_read: 0,
+            inserted: 0,
+            unchanged: 0,
+            conflicts: 0,
+            rejected: 0,
+            batches: 0,
+            conflict_rows: Vec::new(),
+            rejected_rows: Vec::new(),
+        }
+    }
+
+    fn reject(&mut self, line: u64, error: &AppError) {
+        self.rejected += 1;
+        if self.rejected_rows.len() < MAX_LISTED_ISSUES {
+            self.rejected_rows.push(RowIssue {
+                line,
+                field: match error {
+                    AppError::BadUserInput { field, .. } => field.clone(),
+                    _ => None,
+                },
+                reason: error.public_message(),
+            });
+        }
+    }
+
+    fn tally(&mut self, line: u64, outcome: &RowOutcome) {
+        match outcome {
+            RowOutcome::Inserted(_) => self.inserted += 1,
+            RowOutcome::Unchanged(_) => self.unchanged += 1,
+            RowOutcome::Conflict { message, .. } => {
+                self.conflicts += 1;
+                if self.conflict_rows.len() < MAX_LISTED_ISSUES {
+                    self.conflict_rows.push(RowIssue {
+                        line,
+                        field: None,
+                        reason: message.clone(),
+                    });
+                }
+            }
+            RowOutcome::Rejected(error) => self.reject(line, error),
+        }
+    }
+}
+
+/// Who is importing, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct ImportContext {
+    pub actor: Actor,
+    pub request_id: Option<String>,
+    pub batch_size: usize,
+}
+
+/// A row's cells by column name; empty cells are absent.
+struct Row {
+    line: u64,
+    cells: HashMap<String, String>,
+}
+
+impl Row {
+    fn text(&self, column: &str) -> Option<String> {
+        self.cells
+            .get(column)
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    }
+
+    fn required(&self, column: &str) -> AppResult<String> {
+        self.text(column)
+            .ok_or_else(|| AppError::bad_input(column, "is required"))
+    }
+
+    fn parse<T: FromStr>(&self, column: &str, what: &str) -> AppResult<Option<T>> {
+        self.text(column)
+            .map(|value| {
+                value
+                    .parse::<T>()
+                    .map_err(|_| AppError::bad_input(column, format!("`{value}` is not {what}")))
+            })
+            .transpose()
+    }
+
+    fn enumeration<T: FromStr<Err = crate::db::enums::UnknownValue>>(
+        &self,
+        column: &str,
+    ) -> AppResult<Option<T>> {
+        self.text(column)
+            .map(|value| {
+                value
+                    .parse::<T>()
+                    .map_err(|error| AppError::bad_input(column, error.to_string()))
+            })
+            .transpose()
+    }
+
+    fn time(&self, column: &str) -> AppResult<DateTime<Utc>> {
+        let value = self.required(column)?;
+        DateTime::parse_from_rfc3339(&value)
+            .map(|time| time.with_timezone(&Utc))
+            .map_err(|_| {
+                AppError::bad_input(
+                    column,
+                    format!("`{value}` is not an RFC 3339 time with offset"),
+                )
+            })
+    }
+
+    fn boolean(&self, column: &str) -> AppResult<Option<bool>> {
+        self.text(column)
+            .map(|value| match value.to_ascii_lowercase().as_str() {
+                "true" | "t" | "yes" | "y" | "1" => Ok(true),
+                "false" | "f" | "no" | "n" | "0" => Ok(false),
+                _ => Err(AppError::bad_input(
+                    column,
+                    format!("`{value}` is not true or false"),
+                )),
+            })
+            .transpose()
+    }
+
+    fn likert(&self, column: &str) -> AppResult<Option<i16>> {
+        self.parse::<i16>(column, "a whole number from 1 to 5")
+    }
+}
+
+/// Yields rows from CSV or NDJSON, with their line numbers.
+enum RowSource<R: Read> {
+    Csv {
+        reader: csv::Reader<R>,
+        headers: Vec<String>,
+    },
+    Ndjson {
+        lines: std::io::Lines<std::io::BufReader<R>>,
+        line: u64,
+    },
+}
+
+impl<R: Read> RowSource<R> {
+    fn open(kind: ImportKind, format: Format, input: R) -> AppResult<Self> {
+        match format {
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .flexible(false)
+                    .trim(csv::Trim::Headers)
+                    .from_reader(input);
+                let headers: Vec<String> = reader
+                    .headers()
+                    .map_err(|error| {
+                        AppError::bad_input(
+                            "header",
+                            format!("line 1: the CSV header cannot be read: {error}"),
+                        )
+                    })?
+                    .iter()
+                    .map(|header| header.trim_start_matches('\u{feff}').to_owned())
+                    .collect();
+                check_columns(kind, &headers)?;
+                Ok(RowSource::Csv { reader, headers })
+            }
+            Format::Ndjson => Ok(RowSource::Ndjson {
+                lines: std::io::BufRead::lines(std::io::BufReader::new(input)),
+                line: 0,
+            }),
+        }
+    }
+
+    /// The next row, `Err` for a row that cannot even be split into cells, `None` at the end.
+    fn next(&mut self, kind: ImportKind) -> Option<Result<Row, (u64, AppError)>> {
+        match self {
+            RowSource::Csv { reader, headers } => {
+                let mut record = csv::StringRecord::new();
+                match reader.read_record(&mut record) {
+                    Ok(false) => None,
+                    Ok(true) => {
+                        let line = record
+                            .position()
+                            .map(|position| position.line())
+                            .unwrap_or(0);
+                        Some(Ok(Row {
+                            line,
+                            cells: headers
+                                .iter()
+                                .cloned()
+                                .zip(record.iter().map(str::to_owned))
+                                .collect(),
+                        }))
+                    }
+                    Err(error) => {
+                        let line = error
+                            .position()
+                            .map(|position| position.line())
+                            .unwrap_or(0);
+                        let reason = match error.kind() {
+                            csv::ErrorKind::UnequalLengths {
+                                expected_len, len, ..
+                            } => {
+                                format!("has {len} cells; the header has {expected_len}")
+                            }
+                            csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
+                            csv::ErrorKind::Io(_) => {
+                                return Some(Err((
+                                    line,
+                                    AppError::invalid("the upload was interrupted"),
+                                )))
+                            }
+                            _ => "cannot be parsed as CSV".to_owned(),
+                        };
+                        Some(Err((line, AppError::invalid(reason))))
+                    }
+                }
+            }
+            RowSource::Ndjson { lines, line } => loop {
+                let text = match lines.next()? {
+                    Ok(text) => text,
+                    Err(_) => {
+                        *line += 1;
+                        return Some(Err((*line, AppError::invalid("is not valid UTF-8 text"))));
+                    }
+                };
+                *line += 1;
+                if text.trim().is_empty() {
+                    continue;
+                }
+                let parsed: Result<serde_json::Map<String, serde_json::Value>, _> =
+                    serde_json::from_str(&text);
+                return Some(match parsed {
+                    Err(_) => Err((*line, AppError::invalid("is not a JSON object"))),
+                    Ok(object) => {
+                        if let Some(unknown) = object
+                            .keys()
+                            .find(|key| !kind.columns().contains(&key.as_str()))
+                        {
+                            Err((
+                                *line,
+                                AppError::bad_input(
+                                    unknown.clone(),
+                                    format!("unknown field `{unknown}`"),
+                                ),
+                            ))
+                        } else {
+                            let cells = object
+                                .into_iter()
+                                .filter_map(|(key, value)| {
+                                    let text = match value {
+                                        serde_json::Value::Null => return None,
+                                        serde_json::Value::String(text) => text,
+                                        other => other.to_string(),
+                                    };
+                                    Some((key, text))
+                                })
+                                .collect();
+                            Ok(Row { line: *line, cells })
+                        }
+                    }
+                });
+            },
+        }
+    }
+}
+
+fn check_columns(kind: ImportKind, headers: &[String]) -> AppResult<()> {
+    if let Some(unknown) = headers
+        .iter()
+        .find(|header| !kind.columns().contains(&header.as_str()))
+    {
+        return Err(AppError::bad_input(
+            "header",
+            format!(
+                "line 1: unknown column `{unknown}` for {kind} (expected: {})",
+                kind.columns().join(",")
+            ),
+        ));
+    }
+    if let Some(missing) = kind
+        .required_columns()
+        .iter()
+        .find(|column| !headers.iter().any(|header| header == *column))
+    {
+        return Err(AppError::bad_input(
+            "header",
+            format!(
+                "line 1: column `{missing}` is required for {kind} (expected: {})",
+                kind.columns().join(",")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Imports `input` on `connection` (call from a blocking thread). Fails as a whole only when the
+/// file itself is unusable (its header) or the database fails; row problems go in the report.
+pub fn run(
+    connection: &mut PgConnection,
+    kind: ImportKind,
+    format: Format,
+    input: impl Read,
+    context: &ImportContext,
+) -> AppResult<ImportReport> {
+    let mut source = RowSource::open(kind, format, input)?;
+    let mut report = ImportReport::new(kind);
+    let batch_size = context.batch_size.max(1);
+    let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
+    loop {
+        let next = source.next(kind);
+        let finished = next.is_none();
+        match next {
+            Some(Ok(row)) => {
+                report.rows_read += 1;
+                batch.push(row);
+            }
+            Some(Err((line, error))) => {
+                report.rows_read += 1;
+                report.reject(line, &error);
+            }
+            None => {}
+        }
+        if batch.len() >= batch_size || (finished && !batch.is_empty()) {
+            process_batch(
+                connection,
+                kind,
+                std::mem::take(&mut batch),
+                context,
+                &mut report,
+            )?;
+        }
+        if finished {
+            return Ok(report);
+        }
+    }
+}
+
+/// One batch in one transaction with its audit event. If the database refuses the batch as a
+/// whole (a rule no validation foresaw), each row is retried alone so good rows still land.
+fn process_batch(
+    connection: &mut PgConnection,
+    kind: ImportKind,
+    rows: Vec<Row>,
+    context: &ImportContext,
+    report: &mut ImportReport,
+) -> AppResult<()> {
+    let attempt = connection.transaction(|connection| {
+        let outcomes = apply(connection, kind, &rows)?;
+        audit_batch(connection, kind, &rows, &outcomes, context)?;
+        Ok::<_, AppError>(outcomes)
+    });
+    let outcomes = match attempt {
+        Ok(outcomes) => outcomes,
+        Err(AppError::Database(_)) if rows.len() > 1 => {
+            let mut outcomes = Vec::with_capacity(rows.len());
+            for row in rows.chunks(1) {
+                let single = connection.transaction(|connection| {
+                    let outcome = apply(connection, kind, row)?;
+                    audit_batch(connection, kind, row, &outcome, context)?;
+                    Ok::<_, AppError>(outcome)
+                });
+                match single {
+                    Ok(mut outcome) => outcomes.append(&mut outcome),
+                    Err(AppError::Database(error)) => {
+                        tracing::warn!(%error, line = row[0].line, "import row refused by the database");
+                        outcomes.push(RowOutcome::Rejected(AppError::invalid(
+                            "the database refused this row (it breaks a data rule)",
+                        )));
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            outcomes
+        }
+        Err(error) => return Err(error),
+    };
+    report.batches += 1;
+    for (row, outcome) in rows.iter().zip(&outcomes) {
+        report.tally(row.line, outcome);
+    }
+    Ok(())
+}
+
+fn audit_batch(
+    connection: &mut PgConnection,
+    kind: ImportKind,
+    rows: &[Row],
+    outcomes: &[RowOutcome],
+    context: &ImportContext,
+) -> AppResult<()> {
+    let count =
+        |wanted: fn(&RowOutcome) -> bool| outcomes.iter().filter(|outcome| wanted(outcome)).count();
+    audit::record(
+        connection,
+        Entry::new(context.actor.clone(), "import.batch", "import")
+            .entity_id(kind.name())
+            .after(json!({
+                "kind": kind.name(),
+                "first_line": rows.first().map(|row| row.line),
+                "last_line": rows.last().map(|row| row.line),
+                "rows": rows.len(),
+                "inserted": count(|o| matches!(o, RowOutcome::Inserted(_))),
+                "unchanged": count(|o| matches!(o, RowOutcome::Unchanged(_))),
+                "conflicts": count(|o| matches!(o, RowOutcome::Conflict { .. })),
+                "rejected": count(|o| matches!(o, RowOutcome::Rejected(_))),
+            }))
+            .request_id(context.request_id.clone()),
+    )?;
+    Ok(())
+}
+
+/// Parses and writes one batch of `kind`; one outcome per row, in order.
+fn apply(
+    connection: &mut PgConnection,
+    kind: ImportKind,
+    rows: &[Row],
+) -> AppResult<Vec<RowOutcome>> {
+    let now = Utc::now();
+    match kind {
+        ImportKind::Interactions => {
+            bulk(connection, rows, parse_interaction, |connection, parsed| {
+                record_batch(connection, parsed, now)
+            })
+        }
+        ImportKind::SurveyInvitations => {
+            bulk(connection, rows, parse_invitation, |connection, parsed| {
+                record_invitation_batch(connection, parsed, now)
+            })
+        }
+        ImportKind::SurveyResponses => {
+            let outcomes = bulk(connection, rows, parse_response, |connection, parsed| {
+                record_response_batch(connection, parsed, now)
+            })?;
+            let answered: Vec<i64> = {
+                let ids: Vec<i64> = outcomes
+                    .iter()
+                    .filter_map(|outcome| match outcome {
+                        RowOutcome::Inserted(id) => Some(*id),
+                        _ => None,
+                    })
+                    .collect();
+                use crate::db::schema::survey_responses;
+                survey_responses::table
+                    .filter(survey_responses::id.eq_any(ids))
+                    .select(survey_responses::interaction_id)
+                    .load(connection)?
+            };
+            mark_answered_invitations(connection, &answered)?;
+            Ok(outcomes)
+        }
+        ImportKind::OrgUnits => rows
+            .iter()
+            .map(|row| org_unit_row(connection, row))
+            .collect(),
+        ImportKind::Topics => rows.iter().map(|row| topic_row(connection, row)).collect(),
+        ImportKind::Users => rows.iter().map(|row| user_row(connection, row)).collect(),
+    }
+}
+
+/// Parses every row, writes the parsable ones as one batch, and merges the outcomes in order.
+fn bulk<T>(
+    connection: &mut PgConnection,
+    rows: &[Row],
+    parse: fn(&Row) -> AppResult<T>,
+    write: impl FnOnce(&mut PgConnection, &[T]) -> AppResult<Vec<RowOutcome>>,
+) -> AppResult<Vec<RowOutcome>> {
+    let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
+    let mut parsed = Vec::with_capacity(rows.len());
+    let mut positions = Vec::with_capacity(rows.len());
+    for row in rows {
+        match parse(row) {
+            Ok(value) => {
+                positions.push(outcomes.len());
+                outcomes.push(None);
+                parsed.push(value);
+            }
+            Err(error) => outcomes.push(Some(RowOutcome::Rejected(error))),
+        }
+    }
+    for (position, outcome) in positions.into_iter().zip(write(connection, &parsed)?) {
+        outcomes[position] = Some(outcome);
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every row has an outcome"))
+        .collect())
+}
+
+fn parse_interaction(row: &Row) -> AppResult<InteractionSubmission> {
+    let customer = row
+        .text("customer_ref")
+        .map(|customer_ref| CustomerSubmission {
+            customer_ref,
+            business_name: row.text("business_name"),
+            contact_name: row.text("contact_name"),
+            email: row.text("email"),
+            phone: row.text("phone"),
+        });
+    if customer.is_none() {
+        for column in ["business_name", "contact_name", "email", "phone"] {
+            if row.text(column).is_some() {
+                return Err(AppError::bad_input(
+                    column,
+                    "customer details need a customer_ref",
+                ));
+            }
+        }
+    }
+    Ok(InteractionSubmission {
+        source: row.required("source")?,
+        external_id: row.required("external_id")?,
+        channel: row
+            .enumeration::<Channel>("channel")?
+            .ok_or_else(|| AppError::bad_input("channel", "is required"))?,
+        org_unit_code: row.required("org_unit_code")?,
+        agent_email: row.text("agent_email"),
+        customer,
+        topic_code: row.text("topic_code"),
+        started_at: row.time("started_at")?,
+        wait_seconds: row.parse("wait_seconds", "a whole number of seconds")?,
+        handle_seconds: row.parse("handle_seconds", "a whole number of seconds")?,
+        transfers: row.parse("transfers", "a whole number")?.unwrap_or(0),
+        abandoned: row.boolean("abandoned")?.unwrap_or(false),
+        outcome: row.enumeration::<Outcome>("outcome")?,
+    })
+}
+
+fn parse_invitation(row: &Row) -> AppResult<InvitationSubmission> {
+    Ok(InvitationSubmission {
+        source: row.required("source")?,
+        external_id: row.required("external_id")?,
+        interaction_source: row.required("interaction_source")?,
+        interaction_external_id: row.required("interaction_external_id")?,
+        kind: row
+            .enumeration::<SurveyKind>("kind")?
+            .ok_or_else(|| AppError::bad_input("kind", "is required"))?,
+        sent_at: row.time("sent_at")?,
+    })
+}
+
+fn parse_response(row: &Row) -> AppResult<ResponseSubmission> {
+    Ok(ResponseSubmission {
+        source: row.required("source")?,
+        external_id: row.required("external_id")?,
+        interaction_source: row.required("interaction_source")?,
+        interaction_external_id: row.required("interaction_external_id")?,
+        kind: row
+            .enumeration::<SurveyKind>("kind")?
+            .ok_or_else(|| AppError::bad_input("kind", "is required"))?,
+        submitted_at: row.time("submitted_at")?,
+        answers: Answers {
+            satisfaction: row.likert("satisfaction")?,
+            trust: row.likert("trust")?,
+            effectiveness: row.likert("effectiveness")?,
+            ease: row.likert("ease")?,
+            efficiency: row.likert("efficiency")?,
+            transparency: row.likert("transparency")?,
+            helpfulness: row.likert("helpfulness")?,
+            resolved: row.boolean("resolved")?,
+            comment: row.text("comment"),
+        },
+    })
+}
+
+fn org_unit_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> {
+    let code = row.required("code")?;
+    let name = row.required("name")?;
+    let parent_code = row.text("parent_code");
+    let parent_id = match &parent_code {
+        None => None,
+        Some(parent) => Some(
+            org_units::table
+                .filter(org_units::code.eq(parent))
+                .select(org_units::id)
+                .first::<i64>(connection)
+                .optional()?
+                .ok_or_else(|| {
+                    AppError::bad_input(
+                        "parent_code",
+                        format!("no org unit `{parent}` (list parents first)"),
+                    )
+                })?,
+        ),
+    };
+    let valid_code = code.len() <= 64
+        && code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && !code.starts_with(['_', '-']);
+    if !valid_code {
+        return Err(AppError::bad_input(
+            "code",
+            "must be 1–64 upper-case letters, digits, `_` or `-`",
+        ));
+    }
+    let existing: Option<OrgUnit> = org_units::table
+        .filter(org_units::code.eq(&code))
+        .select(OrgUnit::as_select())
+        .first(connection)
+        .optional()?;
+    Ok(match existing {
+        Some(unit) if unit.name == name && unit.parent_id == parent_id => {
+            RowOutcome::Unchanged(unit.id)
+        }
+        Some(unit) => RowOutcome::Conflict {
+            id: unit.id,
+            message: format!("org unit `{code}` already exists with a different name or parent"),
+        },
+        None => RowOutcome::Inserted(
+            diesel::insert_into(org_units::table)
+                .values(NewOrgUnit {
+                    code: &code,
+                    name: &name,
+                    parent_id,
+                })
+                .returning(org_units::id)
+                .get_result(connection)?,
+        ),
+    })
+}
+
+fn topic_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> {
+    let code = row.required("code")?;
+    let name = row.required("name")?;
+    if code.len() > 64
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err(AppError::bad_input(
+            "code",
+            "must be 1–64 upper-case letters, digits, `_` or `-`",
+        ));
+    }
+    let existing: Option<Topic> = topics::table
+        .filter(topics::code.eq(&code))
+        .select(Topic::as_select())
+        .first(connection)
+        .optional()?;
+    Ok(match existing {
+        Some(topic) if topic.name == name => RowOutcome::Unchanged(topic.id),
+        Some(topic) => RowOutcome::Conflict {
+            id: topic.id,
+            message: format!("topic `{code}` already exists with a different name"),
+        },
+        None => RowOutcome::Inserted(
+            diesel::insert_into(topics::table)
+                .values(NewTopic {
+                    code: &code,
+                    name: &name,
+                })
+                .returning(topics::id)
+                .get_result(connection)?,
+        ),
+    })
+}
+
+/// Imported users are service-style accounts without a password (an administrator sets up
+/// sign-in separately); they exist so interactions can name their agents.
+fn user_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> {
+    let email = row.required("email")?.to_lowercase();
+    let at = email.find('@');
+    if at.is_none_or(|at| at == 0 || at == email.len() - 1) {
+        return Err(AppError::bad_input("email", "is not an email address"));
+    }
+    let display_name = row.required("display_name")?;
+    let role: Role = row
+        .enumeration("role")?
+        .ok_or_else(|| AppError::bad_input("role", "is required"))?;
+    let org_unit_code = row.required("org_unit_code")?;
+    let org_unit_id: i64 = org_units::table
+        .filter(org_units::code.eq(&org_unit_code))
+        .select(org_units::id)
+        .first(connection)
+        .optional()?
+        .ok_or_else(|| {
+            AppError::bad_input("org_unit_code", format!("no org unit `{org_unit_code}`"))
+        })?;
+    let existing: Option<User> = users::table
+        .filter(users::email.eq(&email))
+        .select(User::as_select())
+        .first(connection)
+        .optional()?;
+    Ok(match existing {
+        Some(user)
+            if user.display_name == display_name
+                && user.role == role
+                && user.org_unit_id == org_unit_id =>
+        {
+            RowOutcome::Unchanged(user.id)
+        }
+        Some(user) => RowOutcome::Conflict {
+            id: user.id,
+            message: format!("user {email} already exists with a different name, role or org unit"),
+        },
+        None => RowOutcome::Inserted(
+            diesel::insert_into(users::table)
+                .values(NewUser {
+                    email: &email,
+                    display_name: &display_name,
+                    role,
+                    org_unit_id,
+                    password_hash: None,
+                })
+                .returning(users::id)
+                .get_result(connection)?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_formats_parse() {
+        assert_eq!(
+            "survey-responses".parse::<ImportKind>().unwrap(),
+            ImportKind::SurveyResponses
+        );
+        assert!("surveys".parse::<ImportKind>().is_err());
+        assert_eq!(
+            Format::from_content_type("text/csv; charset=utf-8"),
+            Some(Format::Csv)
+        );
+        assert_eq!(
+            Format::from_content_type("application/x-ndjson"),
+            Some(Format::Ndjson)
+        );
+        assert_eq!(Format::from_content_type("application/json"), None);
+        assert_eq!(
+            Format::from_path(std::path::Path::new("a/b.JSONL")),
+            Some(Format::Ndjson)
+        );
+    }
+
+    #[test]
+    fn csv_headers_are_checked() {
+        let bad = "source,external_id,chanel\n";
+        let error = RowSource::open(ImportKind::Interactions, Format::Csv, bad.as_bytes())
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("unknown column `chanel`"),
+            "{error}"
+        );
+        let missing = "source,external_id\n";
+        let error = RowSource::open(ImportKind::Interactions, Format::Csv, missing.as_bytes())
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("column `channel` is required"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rows_carry_their_line_numbers() {
+        let data = "code,name\nA,Alpha\n\"B\",\"Beta,\nwith a line break\"\nC,Gamma\n";
+        let mut source = RowSource::open(ImportKind::Topics, Format::Csv, data.as_bytes()).unwrap();
+        let lines: Vec<u64> = std::iter::from_fn(|| source.next(ImportKind::Topics))
+            .map(|row| row.unwrap().line)
+            .collect();
+        assert_eq!(lines, vec![2, 3, 5]);
+        let ndjson = "{\"code\":\"A\",\"name\":\"Alpha\"}\n\n{\"code\":\"B\",\"nam\":\"x\"}\n";
+        let mut source =
+            RowSource::open(ImportKind::Topics, Format::Ndjson, ndjson.as_bytes()).unwrap();
+        assert_eq!(source.next(ImportKind::Topics).unwrap().unwrap().line, 1);
+        let (line, error) = source.next(ImportKind::Topics).unwrap().err().unwrap();
+        assert_eq!(line, 3);
+        assert!(error.to_string().contains("unknown field `nam`"));
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod graphql;
 pub mod health;
+pub mod import;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(graphql::get))
                 .default_service(web::to(graphql::method_not_allowed)),
         )
+        .route("/import/{kind}", web::post().to(import::post))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
 }

@@ -1,0 +1,146 @@
+//! `POST /import/{kind}`: streams a CSV (`text/csv`) or NDJSON (`application/x-ndjson`) body
+//! into the bulk importer and answers with its report. Bearer token required: `ingest` or
+//! `admin` for interactions and surveys, `admin` for org units, topics and users.
+
+use actix_web::{http::header, web, HttpMessage, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::{
+    audit::Actor,
+    auth::authenticate,
+    error::{AppError, ErrorCode, PublicError},
+    http::AppState,
+    import::{self, Format, ImportContext, ImportKind},
+};
+
+/// Chunks buffered between the upload and the importer (backpressure beyond that).
+const CHANNEL_CHUNKS: usize = 8;
+
+/// `POST /import/{kind}`.
+pub async fn post(
+    request: HttpRequest,
+    kind: web::Path<String>,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let kind: ImportKind = match kind.parse() {
+        Ok(kind) => kind,
+        Err(error) => return error_response(&error),
+    };
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or("invalid"));
+    let principal = match authenticate(&state.database, state.auth.keys(), authorization).await {
+        Ok(scope) => match scope.authorize(kind.required_action()) {
+            Ok(principal) => principal.clone(),
+            Err(error) => return error_response(&error),
+        },
+        Err(error) => return error_response(&error),
+    };
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let Some(format) = Format::from_content_type(content_type) else {
+        let mut response = error_response(&AppError::bad_input(
+            "Content-Type",
+            "send text/csv or application/x-ndjson",
+        ));
+        *response.status_mut() = actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return response;
+    };
+    let context = ImportContext {
+        actor: Actor::user(principal.user_id, principal.role),
+        request_id: request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(|id| id.to_string()),
+        batch_size: state.config.import_batch_size,
+    };
+
+    // The importer reads on a blocking thread while this task feeds it the upload.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<web::Bytes, ()>>(CHANNEL_CHUNKS);
+    let database = state.database.clone();
+    let importer = tokio::spawn(async move {
+        database
+            .run(move |connection| {
+                import::run(
+                    connection,
+                    kind,
+                    format,
+                    ChannelReader::new(receiver),
+                    &context,
+                )
+            })
+            .await
+    });
+    while let Some(chunk) = payload.next().await {
+        let item = chunk.map_err(|_| ());
+        let failed = item.is_err();
+        if sender.send(item).await.is_err() || failed {
+            break; // The importer stopped early (its error is reported below) or the upload broke.
+        }
+    }
+    drop(sender);
+    match importer.await {
+        Ok(Ok(report)) => HttpResponse::Ok().json(report),
+        Ok(Err(error)) => error_response(&error),
+        Err(join_error) => error_response(&AppError::from(join_error)),
+    }
+}
+
+fn error_response(error: &AppError) -> HttpResponse {
+    let public = PublicError::from(error);
+    let mut builder = match public.code {
+        ErrorCode::Unauthenticated => HttpResponse::Unauthorized(),
+        ErrorCode::Forbidden => HttpResponse::Forbidden(),
+        ErrorCode::NotFound => HttpResponse::NotFound(),
+        ErrorCode::BadUserInput => HttpResponse::BadRequest(),
+        ErrorCode::Conflict => HttpResponse::Conflict(),
+        ErrorCode::RateLimited => HttpResponse::TooManyRequests(),
+        ErrorCode::Internal => HttpResponse::InternalServerError(),
+    };
+    let mut extensions = json!({ "code": public.code.as_str() });
+    if let Some(field) = &public.field {
+        extensions["field"] = json!(field);
+    }
+    builder.json(json!({ "errors": [{ "message": public.message, "extensions": extensions }] }))
+}
+
+/// A blocking `Read` over chunks arriving through a channel from the async upload.
+struct ChannelReader {
+    receiver: tokio::sync::mpsc::Receiver<Result<web::Bytes, ()>>,
+    current: web::Bytes,
+}
+
+impl ChannelReader {
+    fn new(receiver: tokio::sync::mpsc::Receiver<Result<web::Bytes, ()>>) -> Self {
+        Self {
+            receiver,
+            current: web::Bytes::new(),
+        }
+    }
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.receiver.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(())) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the upload was interrupted",
+                    ))
+                }
+            }
+        }
+        let length = buffer.len().min(self.current.len());
+        buffer[..length].copy_from_slice(&self.current.split_to(length));
+        Ok(length)
+    }
+}
