@@ -142,7 +142,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     }
     let demo = matches!(cli.command, Command::Serve { demo: true });
     let environment = open_environment(&config)?;
-    let secrets = Secrets::load(&config, environment.cluster.is_some() || demo)?;
+    let may_generate = environment.cluster.is_some() || demo;
     let config = Arc::new(config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -156,6 +156,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             .context("could not apply database migrations")?;
         match cli.command {
             Command::Serve { demo } => {
+                let secrets = Secrets::load(&config, may_generate)?;
                 serve(config, environment.database.clone(), &secrets, demo).await
             }
             Command::Migrate => {
@@ -199,7 +200,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
             Command::Token { email, ttl } => {
                 let auth = AuthService::new(
-                    JwtKeys::new(&secrets.jwt, &config.tokens),
+                    JwtKeys::new(&Secrets::jwt(&config, may_generate)?, &config.tokens),
                     tokio::task::spawn_blocking(PasswordHasher::new).await??,
                     config.tokens.clone(),
                 );

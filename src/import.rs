@@ -579,6 +579,9 @@ pub fn run(
             )?;
         }
         if finished {
+            // Rows split badly are reported as they are read, the rest per batch.
+            report.rejected_rows.sort_by_key(|issue| issue.line);
+            report.conflict_rows.sort_by_key(|issue| issue.line);
             return Ok(report);
         }
     }
@@ -697,13 +700,25 @@ fn apply(
             mark_answered_invitations(connection, &answered)?;
             Ok(outcomes)
         }
-        ImportKind::OrgUnits => rows
-            .iter()
-            .map(|row| org_unit_row(connection, row))
-            .collect(),
-        ImportKind::Topics => rows.iter().map(|row| topic_row(connection, row)).collect(),
-        ImportKind::Users => rows.iter().map(|row| user_row(connection, row)).collect(),
+        ImportKind::OrgUnits => one_by_one(connection, rows, org_unit_row),
+        ImportKind::Topics => one_by_one(connection, rows, topic_row),
+        ImportKind::Users => one_by_one(connection, rows, user_row),
     }
+}
+
+/// Writes small reference rows one at a time (a later row may name an earlier one as its
+/// parent). A row's own problems reject that row; a database failure fails the batch.
+fn one_by_one(
+    connection: &mut PgConnection,
+    rows: &[Row],
+    write: fn(&mut PgConnection, &Row) -> AppResult<RowOutcome>,
+) -> AppResult<Vec<RowOutcome>> {
+    rows.iter()
+        .map(|row| match write(connection, row) {
+            Err(error @ AppError::BadUserInput { .. }) => Ok(RowOutcome::Rejected(error)),
+            other => other,
+        })
+        .collect()
 }
 
 /// Parses every row, writes the parsable ones as one batch, and merges the outcomes in order.

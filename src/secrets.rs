@@ -23,12 +23,7 @@ impl Secrets {
     /// Loads (or, when `may_generate`, creates) both secrets.
     pub fn load(config: &Config, may_generate: bool) -> anyhow::Result<Self> {
         Ok(Self {
-            jwt: one(
-                config.tokens.secret.as_ref(),
-                "JWT_SECRET",
-                &config.data_dir.join("jwt-secret"),
-                may_generate,
-            )?,
+            jwt: Self::jwt(config, may_generate)?,
             pseudonym: one(
                 config.tokens.pseudonym_key.as_ref(),
                 "PSEUDONYM_KEY",
@@ -36,6 +31,16 @@ impl Secrets {
                 may_generate,
             )?,
         })
+    }
+
+    /// The JWT secret alone (commands that mint tokens need nothing else).
+    pub fn jwt(config: &Config, may_generate: bool) -> anyhow::Result<Vec<u8>> {
+        one(
+            config.tokens.secret.as_ref(),
+            "JWT_SECRET",
+            &config.data_dir.join("jwt-secret"),
+            may_generate,
+        )
     }
 }
 

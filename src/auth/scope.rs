@@ -165,15 +165,16 @@ pub mod visible {
     type Filter<Table> = Option<Box<dyn BoxableExpression<Table, Pg, SqlType = Bool>>>;
 
     /// Ids of `root` and every unit below it.
-    pub fn subtree(
-        root: i64,
-    ) -> diesel::dsl::Select<
+    /// The query selecting the ids of a subtree.
+    pub type SubtreeIds = diesel::dsl::Select<
         diesel::dsl::Filter<
             org_units::table,
             diesel::dsl::Contains<org_units::path, Vec<Option<i64>>>,
         >,
         org_units::id,
-    > {
+    >;
+
+    pub fn subtree(root: i64) -> SubtreeIds {
         org_units::table
             .filter(org_units::path.contains(vec![Some(root)]))
             .select(org_units::id)

@@ -51,14 +51,16 @@ impl diesel::connection::Instrumentation for StatementCounter {
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, connection: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        connection.set_instrumentation(StatementCounter(self.statements.clone()));
         // A runaway query is cancelled by the server instead of holding a connection forever.
         connection
             .batch_execute(&format!(
                 "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
                 self.statement_timeout_ms
             ))
-            .map_err(diesel::r2d2::Error::QueryError)
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        // Counted from here on: connection set-up is not part of any request's cost.
+        connection.set_instrumentation(StatementCounter(self.statements.clone()));
+        Ok(())
     }
 }
 
@@ -95,8 +97,8 @@ impl Database {
         Self { pool, statements }
     }
 
-    /// How many SQL statements this pool's connections have sent so far (the per-connection
-    /// session settings included). Tests use the difference around a request to prove that a
+    /// How many SQL statements this pool's connections have sent so far (not counting the
+    /// per-connection session settings). Tests use the difference around a request to prove that a
     /// page costs a fixed number of statements.
     pub fn statements_executed(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)

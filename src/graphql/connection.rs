@@ -135,25 +135,6 @@ fn decode_cursor<Key: DeserializeOwned>(cursor: &str, argument: &str) -> AppResu
         .ok_or_else(|| AppError::bad_input(argument, "is not a cursor returned by this list"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn validates_arguments() {
-        assert!(PageRequest::<String>::new(Some(101), None, None, None).is_err());
-        assert!(PageRequest::<String>::new(Some(-1), None, None, None).is_err());
-        assert!(PageRequest::<String>::new(Some(5), None, Some(5), None).is_err());
-        assert!(PageRequest::<String>::new(None, Some("%%%".into()), None, None).is_err());
-        let page = PageRequest::<String>::new(None, None, None, None).unwrap();
-        assert_eq!((page.direction, page.limit), (Direction::Forward, 20));
-        let cursor = encode_cursor(&"BAC".to_string());
-        let page = PageRequest::<String>::new(None, None, Some(3), Some(cursor)).unwrap();
-        assert_eq!(page.before.as_deref(), Some("BAC"));
-        assert_eq!(page.direction, Direction::Backward);
-    }
-}
-
 /// Applies an id-keyed page (`after`/`before`, order, limit) to a boxed Diesel query.
 #[macro_export]
 macro_rules! page_by_id {
@@ -171,4 +152,23 @@ macro_rules! page_by_id {
         }
         .limit($page.fetch_limit())
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_arguments() {
+        assert!(PageRequest::<String>::new(Some(101), None, None, None).is_err());
+        assert!(PageRequest::<String>::new(Some(-1), None, None, None).is_err());
+        assert!(PageRequest::<String>::new(Some(5), None, Some(5), None).is_err());
+        assert!(PageRequest::<String>::new(None, Some("%%%".into()), None, None).is_err());
+        let page = PageRequest::<String>::new(None, None, None, None).unwrap();
+        assert_eq!((page.direction, page.limit), (Direction::Forward, 20));
+        let cursor = encode_cursor(&"BAC".to_string());
+        let page = PageRequest::<String>::new(None, None, Some(3), Some(cursor)).unwrap();
+        assert_eq!(page.before.as_deref(), Some("BAC"));
+        assert_eq!(page.direction, Direction::Backward);
+    }
 }

@@ -91,12 +91,15 @@ pub fn course_ids(
     Ok(found.into_iter().map(|(_, id)| id).collect())
 }
 
+/// A half-open `[start, end)` range of instants; either end may be open.
+pub type InstantRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// `[from, to]` as inclusive local dates in `zone`, turned into a half-open UTC instant range.
 pub fn local_date_range(
     zone: Tz,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-) -> AppResult<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+) -> AppResult<InstantRange> {
     if let (Some(from), Some(to)) = (from, to) {
         if from > to {
             return Err(AppError::bad_input("to", "must not be before `from`"));

@@ -118,11 +118,14 @@ pub struct InvitationSubmission {
     pub sent_at: DateTime<Utc>,
 }
 
+/// `(id, channel, started_at)` of an interaction a survey row refers to.
+type InteractionFacts = (i64, Channel, DateTime<Utc>);
+
 /// Interaction ids and channels by `(source, external_id)`, one query for the batch.
 fn interactions_by_key(
     connection: &mut PgConnection,
     keys: &[(&str, &str)],
-) -> AppResult<HashMap<(String, String), (i64, Channel, DateTime<Utc>)>> {
+) -> AppResult<HashMap<(String, String), InteractionFacts>> {
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
@@ -147,10 +150,10 @@ fn interactions_by_key(
 }
 
 fn find_interaction(
-    found: &HashMap<(String, String), (i64, Channel, DateTime<Utc>)>,
+    found: &HashMap<(String, String), InteractionFacts>,
     source: &str,
     external_id: &str,
-) -> AppResult<(i64, Channel, DateTime<Utc>)> {
+) -> AppResult<InteractionFacts> {
     found
         .get(&(source.to_owned(), external_id.to_owned()))
         .copied()

@@ -9,43 +9,299 @@ use serde_json::{json, Value};
 
 use crate::helpers::{first_error_code, TestApp, PASSWORD};
 
-/// What one caller may expect from one root field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
-    Allowed,
-    Unauthenticated,
+use bac_metrics::db::schema::audit_events;
+use diesel::prelude::*;
+
+use crate::fixture::{self, World};
+
+const EVERYONE: &[Role] = &[
+    Role::Ingest,
+    Role::Agent,
+    Role::Supervisor,
+    Role::Analyst,
+    Role::Auditor,
+    Role::Admin,
+];
+const READERS: &[Role] = &[
+    Role::Agent,
+    Role::Supervisor,
+    Role::Analyst,
+    Role::Auditor,
+    Role::Admin,
+];
+const PII: &[Role] = &[Role::Agent, Role::Supervisor, Role::Admin];
+const AUDIT: &[Role] = &[Role::Auditor, Role::Admin];
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// One root query: who may call it and, for lists, how many rows each role sees in the
+/// fixture world (their scope).
+struct QueryCase {
+    field: &'static str,
+    query: String,
+    allowed: &'static [Role],
+    /// `(role, totalCount)` for scoped lists.
+    totals: &'static [(Role, i64)],
 }
 
-/// Each root field with a request exercising it, and what an anonymous caller and a signed-in
-/// caller of any role get. Every signed-in role may read reference data and its own session.
-const QUERIES: &[(&str, &str, Expect, Expect)] = &[
-    (
-        "me",
-        "{ me { email role } }",
-        Expect::Unauthenticated,
-        Expect::Allowed,
-    ),
-    (
-        "orgUnits",
-        "{ orgUnits { totalCount edges { node { code } } } }",
-        Expect::Unauthenticated,
-        Expect::Allowed,
-    ),
-    (
-        "orgUnit",
-        "{ orgUnit(code: \"AGENCY\") { code } }",
-        Expect::Unauthenticated,
-        Expect::Allowed,
-    ),
-    (
-        "topics",
-        "{ topics { totalCount } }",
-        Expect::Unauthenticated,
-        Expect::Allowed,
-    ),
-];
+fn query_cases(world: &World) -> Vec<QueryCase> {
+    let list =
+        |field: &'static str, allowed: &'static [Role], totals: &'static [(Role, i64)]| QueryCase {
+            field,
+            query: format!("{{ {field} {{ totalCount }} }}"),
+            allowed,
+            totals,
+        };
+    vec![
+        QueryCase {
+            field: "me",
+            query: "{ me { email } }".into(),
+            allowed: EVERYONE,
+            totals: &[],
+        },
+        list("orgUnits", EVERYONE, &[(Role::Agent, 6), (Role::Ingest, 6)]),
+        QueryCase {
+            field: "orgUnit",
+            query: "{ orgUnit(code: \"AGENCY\") { code } }".into(),
+            allowed: EVERYONE,
+            totals: &[],
+        },
+        list("topics", EVERYONE, &[(Role::Analyst, 1)]),
+        list(
+            "users",
+            &[Role::Agent, Role::Supervisor, Role::Auditor, Role::Admin],
+            &[
+                (Role::Agent, 1),
+                (Role::Supervisor, 2),
+                (Role::Auditor, 7),
+                (Role::Admin, 7),
+            ],
+        ),
+        list(
+            "interactions",
+            READERS,
+            &[
+                (Role::Agent, 1),
+                (Role::Supervisor, 2),
+                (Role::Analyst, 3),
+                (Role::Auditor, 3),
+                (Role::Admin, 3),
+            ],
+        ),
+        QueryCase {
+            field: "interaction",
+            query: format!(
+                "{{ interaction(id: \"{}\") {{ id }} }}",
+                world.own_interaction
+            ),
+            allowed: READERS,
+            totals: &[],
+        },
+        list(
+            "surveyResponses",
+            READERS,
+            &[(Role::Agent, 1), (Role::Supervisor, 1), (Role::Analyst, 1)],
+        ),
+        list(
+            "surveyInvitations",
+            READERS,
+            &[(Role::Agent, 1), (Role::Auditor, 1)],
+        ),
+        list(
+            "customers",
+            PII,
+            &[(Role::Agent, 1), (Role::Supervisor, 1), (Role::Admin, 2)],
+        ),
+        list("trainingCourses", READERS, &[(Role::Analyst, 1)]),
+        list(
+            "trainingAssignments",
+            &[Role::Agent, Role::Supervisor, Role::Auditor, Role::Admin],
+            &[(Role::Agent, 1), (Role::Supervisor, 1), (Role::Auditor, 1)],
+        ),
+        list(
+            "resourceAllocations",
+            &[Role::Supervisor, Role::Analyst, Role::Auditor, Role::Admin],
+            &[(Role::Supervisor, 1), (Role::Analyst, 1)],
+        ),
+        list("serviceStandards", READERS, &[(Role::Agent, 1)]),
+        list("auditEvents", AUDIT, &[]),
+        QueryCase {
+            field: "verifyAuditChain",
+            query: "{ verifyAuditChain { ok } }".into(),
+            allowed: AUDIT,
+            totals: &[],
+        },
+    ]
+}
 
-const MUTATIONS: &[&str] = &["login", "refreshSession", "logout"];
+/// Mutations covered by their own tests rather than by the table (they end or open sessions).
+const SESSION_MUTATIONS: &[&str] = &["login", "refreshSession", "logout"];
+
+/// Builds `(query, variables)` for a caller (named, so inputs can be unique per caller).
+type MakeRequest = Box<dyn Fn(&str) -> (String, Value)>;
+
+struct MutationCase {
+    field: &'static str,
+    /// `None`: public (anonymous callers reach it too).
+    allowed: Option<&'static [Role]>,
+    request: MakeRequest,
+}
+
+fn mutation_cases(world: &World) -> Vec<MutationCase> {
+    let own = world.own_interaction.clone();
+    let agent = world.agent_id.clone();
+    let other_agent = world.other_agent_id.clone();
+    let assignment = world.assignment_id.clone();
+    let allocation = world.allocation_id.clone();
+    let case = |field: &'static str, allowed: Option<&'static [Role]>, request: MakeRequest| {
+        MutationCase {
+            field,
+            allowed,
+            request,
+        }
+    };
+    vec![
+        case(
+            "recordInteraction",
+            Some(&[Role::Ingest, Role::Admin]),
+            Box::new(|who| {
+                let mut input =
+                    fixture::interaction_input(&format!("matrix-{who}"), None, "TEAM-A1", "CRM-9");
+                input["channel"] = json!("IVR");
+                (fixture::RECORD.into(), json!({ "input": input }))
+            }),
+        ),
+        case(
+            "createSurveyInvitation",
+            Some(&[Role::Ingest, Role::Admin]),
+            Box::new(move |_| {
+                (
+            "mutation($id: ID!) { createSurveyInvitation(interactionId: $id, kind: POST_CALL) { token } }".into(),
+            json!({ "id": own }),
+        )
+            }),
+        ),
+        case(
+            "submitSurveyResponse",
+            None,
+            Box::new(|_| {
+                (
+            "mutation { submitSurveyResponse(token: \"bms_not-a-token\", answers: { satisfaction: 3 }) { accepted } }".into(),
+            json!({}),
+        )
+            }),
+        ),
+        case("recordFollowUpAssessment", Some(PII), {
+            let own = world.own_interaction.clone();
+            Box::new(move |who| {
+                (
+                "mutation($id: ID!, $key: String) { recordFollowUpAssessment(interactionId: $id, answers: { satisfaction: 4 }, source: \"crm\", externalId: $key) { id } }".into(),
+                json!({ "id": own, "key": format!("follow-{who}") }),
+            )
+            })
+        }),
+        case(
+            "createUser",
+            Some(ADMIN),
+            Box::new(|who| {
+                (
+            "mutation($email: String!) { createUser(input: { email: $email, displayName: \"New\", role: AGENT, orgUnitCode: \"TEAM-A1\" }) { id } }".into(),
+            json!({ "email": format!("new-{who}@test.example") }),
+        )
+            }),
+        ),
+        case(
+            "deactivateUser",
+            Some(ADMIN),
+            Box::new(move |_| {
+                (
+                    "mutation($id: ID!) { deactivateUser(id: $id) { active } }".into(),
+                    json!({ "id": other_agent }),
+                )
+            }),
+        ),
+        case(
+            "createOrgUnit",
+            Some(ADMIN),
+            Box::new(|who| {
+                (
+            "mutation($code: String!) { createOrgUnit(code: $code, name: \"New unit\", parentCode: \"AGENCY\") { id } }".into(),
+            json!({ "code": format!("NEW-{}", who.to_uppercase()) }),
+        )
+            }),
+        ),
+        case(
+            "createTopic",
+            Some(ADMIN),
+            Box::new(|who| {
+                (
+            "mutation($code: String!) { createTopic(code: $code, name: \"New topic\") { id } }".into(),
+            json!({ "code": format!("T-{}", who.to_uppercase()) }),
+        )
+            }),
+        ),
+        case(
+            "createTrainingCourse",
+            Some(ADMIN),
+            Box::new(|who| {
+                (
+            "mutation($code: String!) { createTrainingCourse(code: $code, title: \"New course\") { id } }".into(),
+            json!({ "code": format!("C-{}", who.to_uppercase()) }),
+        )
+            }),
+        ),
+        case(
+            "assignTraining",
+            Some(&[Role::Supervisor, Role::Admin]),
+            Box::new(move |_| {
+                (
+            "mutation($agent: ID!) { assignTraining(agentId: $agent, courseCode: \"FCR-101\", reason: \"matrix\") { id } }".into(),
+            json!({ "agent": agent }),
+        )
+            }),
+        ),
+        case(
+            "completeTraining",
+            Some(&[Role::Agent, Role::Admin]),
+            Box::new(move |_| {
+                (
+                    "mutation($id: ID!) { completeTraining(assignmentId: $id) { completedAt } }"
+                        .into(),
+                    json!({ "id": assignment }),
+                )
+            }),
+        ),
+        case(
+            "proposeResourceAllocation",
+            Some(&[Role::Supervisor, Role::Admin]),
+            Box::new(|_| {
+                (
+            "mutation { proposeResourceAllocation(input: { orgUnitCode: \"TEAM-A1\", channel: CHAT, periodStart: \"2027-01-01\", periodEnd: \"2027-03-31\", staffHoursPerWeek: 40, fte: 1, rationale: \"matrix\" }) { id } }".into(),
+            json!({}),
+        )
+            }),
+        ),
+        case(
+            "decideResourceAllocation",
+            Some(ADMIN),
+            Box::new(move |_| {
+                (
+            "mutation($id: ID!) { decideResourceAllocation(id: $id, approve: true) { status } }".into(),
+            json!({ "id": allocation }),
+        )
+            }),
+        ),
+        case(
+            "setServiceStandard",
+            Some(ADMIN),
+            Box::new(|_| {
+                (
+            "mutation { setServiceStandard(input: { metric: CSAT, comparator: AT_LEAST, target: 0.85, effectiveFrom: \"2026-01-01\" }) { id } }".into(),
+            json!({}),
+        )
+            }),
+        ),
+    ]
+}
 
 async fn root_fields(app: &TestApp, type_name: &str) -> BTreeSet<String> {
     let (_, body) = app
@@ -63,74 +319,134 @@ async fn root_fields(app: &TestApp, type_name: &str) -> BTreeSet<String> {
         .collect()
 }
 
+fn audit_count(app: &TestApp) -> i64 {
+    audit_events::table
+        .count()
+        .get_result(&mut app.connection())
+        .unwrap()
+}
+
 #[tokio::test]
-async fn the_matrix_covers_every_root_field() {
+async fn the_matrix_covers_every_root_field_and_mutation() {
     let app = TestApp::spawn().await;
-    let queries: BTreeSet<String> = QUERIES.iter().map(|(name, ..)| name.to_string()).collect();
+    let world = fixture::build(&app).await;
+    let queries: BTreeSet<String> = query_cases(&world)
+        .iter()
+        .map(|case| case.field.to_owned())
+        .collect();
     assert_eq!(
         root_fields(&app, "Query").await,
         queries,
-        "add new query fields to QUERIES"
+        "add new query fields to query_cases"
     );
-    let mutations: BTreeSet<String> = MUTATIONS.iter().map(|name| name.to_string()).collect();
+    let mut mutations: BTreeSet<String> = mutation_cases(&world)
+        .iter()
+        .map(|case| case.field.to_owned())
+        .collect();
+    mutations.extend(SESSION_MUTATIONS.iter().map(|name| name.to_string()));
     assert_eq!(
         root_fields(&app, "Mutation").await,
         mutations,
-        "add new mutations to MUTATIONS"
+        "add new mutations to mutation_cases"
     );
 }
 
 #[tokio::test]
 async fn every_role_against_every_query() {
     let app = TestApp::spawn().await;
-    app.seed_org().await;
-    let users = app.users_of_every_role().await;
-    let mut callers: Vec<(Option<Role>, Option<String>, Option<String>)> = vec![(None, None, None)];
-    callers.extend(
-        users
-            .into_iter()
-            .map(|(role, email, token)| (Some(role), Some(email), Some(token))),
-    );
-    for (role, email, token) in &callers {
-        for (field, query, anonymous, signed_in) in QUERIES {
-            let expected = if role.is_some() {
-                *signed_in
-            } else {
-                *anonymous
-            };
-            let (status, body) = app.post(token.as_deref(), query, json!({})).await;
+    let world = fixture::build(&app).await;
+    let mut callers: Vec<Option<Role>> = vec![None];
+    callers.extend(EVERYONE.iter().copied().map(Some));
+    for case in query_cases(&world) {
+        for role in &callers {
+            let token = role.map(|role| world.token(role).to_owned());
+            let (status, body) = app.post(token.as_deref(), &case.query, json!({})).await;
             assert_eq!(status, StatusCode::OK);
-            match expected {
-                Expect::Allowed => {
-                    assert!(body.get("errors").is_none(), "{role:?} {field}: {body}");
-                    assert!(!body["data"][field].is_null(), "{role:?} {field}: {body}");
-                }
-                Expect::Unauthenticated => {
+            let field = case.field;
+            match role {
+                None => {
                     assert_eq!(
                         first_error_code(&body),
                         Some("UNAUTHENTICATED"),
+                        "anonymous {field}: {body}"
+                    );
+                    assert!(body["data"].is_null(), "nothing leaks: {body}");
+                }
+                Some(role) if case.allowed.contains(role) => {
+                    assert!(body.get("errors").is_none(), "{role:?} {field}: {body}");
+                    assert!(!body["data"][field].is_null(), "{role:?} {field}: {body}");
+                    if let Some((_, total)) = case.totals.iter().find(|(scoped, _)| scoped == role)
+                    {
+                        assert_eq!(
+                            body["data"][field]["totalCount"], *total,
+                            "{role:?} sees its scope of {field}"
+                        );
+                    }
+                }
+                Some(role) => {
+                    assert_eq!(
+                        first_error_code(&body),
+                        Some("FORBIDDEN"),
                         "{role:?} {field}: {body}"
                     );
                     assert!(body["data"].is_null(), "nothing leaks: {body}");
                 }
             }
         }
-        // `me` is always the caller, never anyone else.
-        if let (Some(role), Some(email), Some(token)) = (role, email, token) {
-            let (_, body) = app
-                .post(Some(token), "{ me { email role } }", json!({}))
-                .await;
-            assert_eq!(body["data"]["me"]["email"], email.as_str());
-            assert_eq!(
-                body["data"]["me"]["role"],
-                serde_json::to_value(role).unwrap()
-            );
+    }
+}
+
+#[tokio::test]
+async fn every_role_against_every_write() {
+    let app = TestApp::spawn().await;
+    let world = fixture::build(&app).await;
+    let mut callers: Vec<Option<Role>> = vec![None];
+    callers.extend(EVERYONE.iter().copied().map(Some));
+    for case in mutation_cases(&world) {
+        for role in &callers {
+            let who = role.map(|role| role.as_db_str()).unwrap_or("anonymous");
+            let (query, variables) = (case.request)(who);
+            let token = role.map(|role| world.token(role).to_owned());
+            let before = audit_count(&app);
+            let (_, body) = app.post(token.as_deref(), &query, variables).await;
+            let field = case.field;
+            match (case.allowed, role) {
+                (None, _) => {
+                    // Public: reachable by anyone, and the bogus token is refused the same way.
+                    assert_eq!(
+                        first_error_code(&body),
+                        Some("NOT_FOUND"),
+                        "{who} {field}: {body}"
+                    );
+                    assert_eq!(audit_count(&app), before);
+                }
+                (Some(_), None) => {
+                    assert_eq!(
+                        first_error_code(&body),
+                        Some("UNAUTHENTICATED"),
+                        "{who} {field}: {body}"
+                    );
+                    assert_eq!(audit_count(&app), before, "a refused write changes nothing");
+                }
+                (Some(allowed), Some(role)) if allowed.contains(role) => {
+                    assert!(body.get("errors").is_none(), "{who} {field}: {body}");
+                }
+                (Some(_), Some(_)) => {
+                    assert_eq!(
+                        first_error_code(&body),
+                        Some("FORBIDDEN"),
+                        "{who} {field}: {body}"
+                    );
+                    assert!(body["data"].is_null());
+                    assert_eq!(audit_count(&app), before, "a refused write changes nothing");
+                }
+            }
         }
     }
 }
 
 #[tokio::test]
-async fn every_role_against_every_mutation() {
+async fn session_mutations_for_every_role() {
     let app = TestApp::spawn().await;
     app.seed_org().await;
     let users = app.users_of_every_role().await;

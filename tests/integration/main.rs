@@ -1,9 +1,12 @@
 //! The integration test binary: every test drives the real HTTP server against real PostgreSQL.
 
+mod fixture;
 mod helpers;
 
 mod authentication;
 mod authorization;
 mod cli_and_demo;
 mod graphql_http;
+mod import;
+mod records;
 mod schema_and_migrations;

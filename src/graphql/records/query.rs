@@ -225,6 +225,9 @@ impl RecordsQuery {
                     Ok((rows, total))
                 })
                 .await?;
+        ctx.loaders()
+            .prefetch_for_interactions(&rows, ctx.look_ahead().field("edges").field("node"))
+            .await?;
         Ok(page.into_connection(rows, total, |row| (row.started_at, row.id), InteractionType))
     }
 

@@ -1,0 +1,311 @@
+//! Bulk import through `POST /import/{kind}` and the `import` command.
+
+use bac_metrics::db::enums::Role;
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::{fixture, helpers::TestApp};
+
+async fn upload(
+    app: &TestApp,
+    token: Option<&str>,
+    kind: &str,
+    content_type: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let mut request = app
+        .client
+        .post(format!("{}/import/{kind}", app.address))
+        .header("content-type", content_type)
+        .body(body.to_owned());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+const HEADER: &str = "source,external_id,channel,org_unit_code,agent_email,customer_ref,business_name,contact_name,email,phone,topic_code,started_at,wait_seconds,handle_seconds,transfers,abandoned,outcome";
+
+#[tokio::test]
+async fn csv_interactions_report_every_row_and_reimport_changes_nothing() {
+    let app = TestApp::spawn_with(&[("IMPORT_BATCH_SIZE", "3")]).await;
+    let world = fixture::build(&app).await;
+    let ingest = world.token(Role::Ingest);
+    let file = format!(
+        "{HEADER}\n\
+         pbx,1,phone,TEAM-A1,agent@test.example,CRM-100,\"Acme, Inc.\",Ann,ann@acme.example,555,LICENSING,2026-11-01T09:00:00-05:00,12,240,0,false,resolved\n\
+         pbx,2,fax,TEAM-A1,,,,,,,,2026-11-01T09:00:00-05:00,,,,,\n\
+         pbx,3,chat,TEAM-A1,agent@test.example,,,,,,,2026-11-01T09:05:00-05:00,,,,true,\n\
+         pbx,4,web_self_service,TEAM-A2,,CRM-100,,,,,LICENSING,2026-11-01T08:00:00-05:00,,,,,resolved\n\
+         pbx,5,phone,TEAM-A1,,,,,,,,not-a-time,,,,,\n\
+         pbx,1,phone,TEAM-A1,agent@test.example,CRM-100,\"Acme, Inc.\",Ann,ann@acme.example,555,LICENSING,2026-11-01T09:00:00-05:00,12,240,0,false,resolved\n\
+         pbx,6,phone,TEAM-A1,agent@test.example,,,,,,,2026-11-01T10:00:00-05:00,-3,100,0,false,unresolved\n\
+         pbx,4,web_self_service,TEAM-A2,,CRM-100,,,,,LICENSING,2026-11-01T08:00:00-05:00,,,,,unresolved\n\
+         pbx,7,phone,TEAM-A1\n"
+    );
+    let (status, report) = upload(&app, Some(ingest), "interactions", "text/csv", &file).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["rows_read"], 9);
+    assert_eq!(report["inserted"], 3, "{report}");
+    assert_eq!(report["unchanged"], 1);
+    assert_eq!(report["conflicts"], 1);
+    assert_eq!(report["rejected"], 4);
+    assert_eq!(report["batches"], 3);
+    let rejected: Vec<(i64, String)> = report["rejected_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["line"].as_i64().unwrap(),
+                row["field"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (3, "channel".into()),
+            (6, "started_at".into()),
+            (8, "waitSeconds".into()),
+            (10, "".into())
+        ],
+        "{report}"
+    );
+    assert_eq!(report["conflict_rows"][0]["line"], 9);
+
+    // The quoted comma survived, and the customer is shared by both interactions.
+    let (_, body) = app
+        .post(
+            Some(world.token(Role::Admin)),
+            "{ customers(customerRef: \"CRM-100\") { edges { node { businessName } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["customers"]["edges"][0]["node"]["businessName"],
+        "Acme, Inc."
+    );
+
+    // Importing the same file again inserts nothing.
+    let (_, again) = upload(&app, Some(ingest), "interactions", "text/csv", &file).await;
+    assert_eq!(
+        (again["inserted"].as_i64(), again["unchanged"].as_i64()),
+        (Some(0), Some(4)),
+        "{again}"
+    );
+
+    // One audit event per batch, with its counts.
+    let (_, body) = app
+        .post(Some(world.token(Role::Auditor)), "{ auditEvents(filter: { actions: [\"import.batch\"] }) { totalCount edges { node { after } } } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["auditEvents"]["totalCount"], 6, "{body}");
+    assert_eq!(
+        body["data"]["auditEvents"]["edges"][0]["node"]["after"]["rows"],
+        3
+    );
+}
+
+#[tokio::test]
+async fn ndjson_surveys_link_to_their_interactions() {
+    let app = TestApp::spawn().await;
+    let world = fixture::build(&app).await;
+    let ingest = world.token(Role::Ingest);
+    let invitations = "{\"source\":\"svy\",\"external_id\":\"i1\",\"interaction_source\":\"phone-system\",\"interaction_external_id\":\"call-2\",\"kind\":\"post_call\",\"sent_at\":\"2026-11-02T16:00:00Z\"}\n\
+        {\"source\":\"svy\",\"external_id\":\"i2\",\"interaction_source\":\"phone-system\",\"interaction_external_id\":\"nope\",\"kind\":\"post_call\",\"sent_at\":\"2026-11-02T16:00:00Z\"}\n";
+    let (status, report) = upload(
+        &app,
+        Some(ingest),
+        "survey-invitations",
+        "application/x-ndjson",
+        invitations,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (report["inserted"].as_i64(), report["rejected"].as_i64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["rejected_rows"][0]["line"], 2);
+
+    let responses = "{\"source\":\"svy\",\"external_id\":\"r1\",\"interaction_source\":\"phone-system\",\"interaction_external_id\":\"call-2\",\"kind\":\"post_call\",\"submitted_at\":\"2026-11-02T17:00:00Z\",\"satisfaction\":4,\"trust\":5,\"resolved\":true,\"comment\":null}\n\
+        \n\
+        {\"source\":\"svy\",\"external_id\":\"r2\",\"interaction_source\":\"phone-system\",\"interaction_external_id\":\"call-2\",\"kind\":\"live_chat\",\"submitted_at\":\"2026-11-02T17:00:00Z\",\"satisfaction\":4}\n\
+        {\"source\":\"svy\",\"external_id\":\"r3\",\"interaction_source\":\"phone-system\",\"interaction_external_id\":\"call-2\",\"kind\":\"post_call\",\"submitted_at\":\"2026-11-02T17:00:00Z\",\"ease\":9}\n\
+        not json\n";
+    let (_, report) = upload(
+        &app,
+        Some(ingest),
+        "survey-responses",
+        "application/x-ndjson",
+        responses,
+    )
+    .await;
+    assert_eq!(
+        (report["inserted"].as_i64(), report["rejected"].as_i64()),
+        (Some(1), Some(3)),
+        "{report}"
+    );
+    let lines: Vec<i64> = report["rejected_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![3, 4, 5]);
+    assert_eq!(report["rejected_rows"][1]["field"], "ease");
+    let (_, body) = app
+        .post(
+            Some(world.token(Role::Admin)),
+            "{ surveyInvitations(filter: { responded: true }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["surveyInvitations"]["totalCount"], 2,
+        "the imported invitation is answered: {body}"
+    );
+}
+
+#[tokio::test]
+async fn reference_data_imports_are_for_admins_and_files_are_checked() {
+    let app = TestApp::spawn().await;
+    let world = fixture::build(&app).await;
+    let admin = world.token(Role::Admin);
+    let units = "code,name,parent_code\nREGION-C,Central Region,AGENCY\nTEAM-C1,Central Team,REGION-C\nTEAM-X,Orphan,NOWHERE\n";
+    let (_, report) = upload(&app, Some(admin), "org-units", "text/csv", units).await;
+    assert_eq!(
+        (report["inserted"].as_i64(), report["rejected"].as_i64()),
+        (Some(2), Some(1)),
+        "{report}"
+    );
+    let (_, report) = upload(
+        &app,
+        Some(admin),
+        "topics",
+        "text/csv",
+        "code,name\nGRANTS,Grants\nLICENSING,Licensing\nLICENSING,Renamed\n",
+    )
+    .await;
+    assert_eq!(
+        (
+            report["inserted"].as_i64(),
+            report["unchanged"].as_i64(),
+            report["conflicts"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    let (_, report) = upload(&app, Some(admin), "users", "text/csv", "email,display_name,role,org_unit_code\nNew.Agent@test.example,New Agent,agent,TEAM-C1\nx@test.example,X,wizard,TEAM-C1\n").await;
+    assert_eq!(
+        (report["inserted"].as_i64(), report["rejected"].as_i64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+
+    let (status, body) = upload(
+        &app,
+        Some(world.token(Role::Ingest)),
+        "users",
+        "text/csv",
+        "email,display_name,role,org_unit_code\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = upload(
+        &app,
+        Some(world.token(Role::Analyst)),
+        "interactions",
+        "text/csv",
+        HEADER,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = upload(&app, None, "interactions", "text/csv", HEADER).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    let (status, body) = upload(
+        &app,
+        Some(admin),
+        "interactions",
+        "text/csv",
+        "source,external_id,chanel\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown column `chanel`"),
+        "{body}"
+    );
+    let (status, _) = upload(&app, Some(admin), "interactions", "application/json", "{}").await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, body) = upload(&app, Some(admin), "surveys", "text/csv", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown import kind"));
+}
+
+#[tokio::test]
+async fn the_import_command_reads_files_and_signals_rejected_rows() {
+    let app = TestApp::spawn().await;
+    fixture::build(&app).await;
+    let directory =
+        std::env::temp_dir().join(format!("bac-import-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let good = directory.join("topics.csv");
+    std::fs::write(&good, "code,name\nTAXES,Taxes\n").unwrap();
+    let bad = directory.join("topics.ndjson");
+    std::fs::write(
+        &bad,
+        "{\"code\":\"ZONING\",\"name\":\"Zoning\"}\n{\"code\":\"bad code\",\"name\":\"x\"}\n",
+    )
+    .unwrap();
+    let run = |path: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bac-metrics"))
+            .args(["import", "topics"])
+            .arg(path)
+            .env("DATABASE_URL", &app.database_url)
+            .env(
+                "JWT_SECRET",
+                std::str::from_utf8(crate::helpers::TEST_SECRET).unwrap(),
+            )
+            .env("PSEUDONYM_KEY", "integration-test-pseudonym-key-0123456789")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let output = run(&good);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["inserted"], 1);
+    let output = run(&bad);
+    assert_eq!(output.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (
+            report["inserted"].as_i64(),
+            report["rejected_rows"][0]["line"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    use bac_metrics::db::schema::topics;
+    let codes: Vec<String> = topics::table
+        .select(topics::code)
+        .order(topics::code)
+        .load(&mut app.connection())
+        .unwrap();
+    assert_eq!(codes, vec!["LICENSING", "TAXES", "ZONING"]);
+    std::fs::remove_dir_all(&directory).ok();
+}
