@@ -7,8 +7,6 @@
 //! allocations and service standards. The generator is seeded, so every demo database is alike.
 //! Seeding runs once: a database that already has the agency is left as it is.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -19,17 +17,13 @@ use crate::{
     audit::{self, Actor, Entry},
     db::{
         enums::{Channel, Outcome, Role, SurveyKind},
-        models::{
-            NewCustomer, NewInteraction, NewOrgUnit, NewSurveyInvitation, NewSurveyResponse,
-            NewTopic, NewUser,
-        },
         schema::{
-            customers, interactions, org_units, resource_allocations, service_standards,
-            survey_invitations, survey_responses, topics, training_assignments, training_courses,
-            users,
+            customers, org_units, resource_allocations, service_standards, training_assignments,
+            training_courses, users,
         },
     },
-    error::AppResult,
+    error::{AppError, AppResult},
+    import::{self, Format, ImportContext, ImportKind},
 };
 
 /// The password of every demo user who has one.
@@ -62,19 +56,63 @@ pub struct SeedReport {
     pub survey_responses: usize,
 }
 
-/// `(id, channel, started_at, abandoned, outcome, org_unit_id)` of an inserted interaction.
-type InsertedInteraction = (i64, Channel, DateTime<Utc>, bool, Option<Outcome>, i64);
-
+/// A team, its channels and its agents' emails.
 struct Team {
-    id: i64,
-    office_id: i64,
+    code: &'static str,
+    office: &'static str,
     channels: &'static [Channel],
-    agents: Vec<i64>,
+    agents: Vec<String>,
 }
 
-/// Seeds the demo data unless the agency already exists. `password_hash` is the argon2id hash of
-/// [`DEMO_PASSWORD`] (hashed once by the caller, off the async executor). `today` is the local
-/// date in `time_zone` the 90 days end before.
+/// One generated interaction, in the terms of the import format.
+struct Planned {
+    external_id: String,
+    channel: Channel,
+    team: &'static str,
+    agent_email: Option<String>,
+    customer: Option<usize>,
+    topic: &'static str,
+    started_at: DateTime<Utc>,
+    wait_seconds: Option<i32>,
+    handle_seconds: Option<i32>,
+    transfers: i32,
+    abandoned: bool,
+    outcome: Option<Outcome>,
+}
+
+const TOPICS: [(&str, &str); 6] = [
+    ("LICENSING", "Professional and business licensing"),
+    ("PERMITS", "Permits and inspections"),
+    ("TAX_REGISTRATION", "Tax registration"),
+    ("BUSINESS_FORMATION", "Starting and registering a business"),
+    ("GRANTS_FINANCING", "Grants, loans and financing"),
+    ("COMPLIANCE", "Regulatory compliance"),
+];
+
+/// Builds a CSV document from a header and rows.
+fn csv_document(
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> AppResult<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let to_error = |error: csv::Error| AppError::internal(format!("demo CSV: {error}"));
+    writer.write_record(header).map_err(to_error)?;
+    for row in rows {
+        writer.write_record(&row).map_err(to_error)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|error| AppError::internal(format!("demo CSV: {error}")))
+}
+
+fn optional<T: ToString>(value: Option<T>) -> String {
+    value.map(|value| value.to_string()).unwrap_or_default()
+}
+
+/// Seeds the demo data unless the agency already exists. The organisation, people,
+/// interactions and surveys go through the bulk importer, exactly as an integration's files
+/// would. `password_hash` is the argon2id hash of [`DEMO_PASSWORD`] (hashed once by the caller,
+/// off the async executor). `today` is the local date in `time_zone` the 90 days end before.
 pub fn seed(
     connection: &mut PgConnection,
     password_hash: &str,
@@ -93,162 +131,143 @@ pub fn seed(
             });
         }
         let mut rng = StdRng::seed_from_u64(20_261_122);
+        let context = ImportContext {
+            actor: Actor::operator(),
+            request_id: None,
+            batch_size: 1_000,
+        };
+        let import = |connection: &mut PgConnection,
+                      kind: ImportKind,
+                      document: Vec<u8>|
+         -> AppResult<u64> {
+            let report = import::run(connection, kind, Format::Csv, document.as_slice(), &context)?;
+            if report.rejected > 0 || report.conflicts > 0 {
+                return Err(AppError::internal(format!(
+                    "the demo {kind} file was not accepted whole: {:?} {:?}",
+                    report.rejected_rows, report.conflict_rows
+                )));
+            }
+            Ok(report.inserted)
+        };
         let mut report = SeedReport::default();
 
-        // Organisation.
-        let unit = |connection: &mut PgConnection, code: &str, name: &str, parent: Option<i64>| {
-            diesel::insert_into(org_units::table)
-                .values(NewOrgUnit {
-                    code,
-                    name,
-                    parent_id: parent,
-                })
-                .returning(org_units::id)
-                .get_result::<i64>(connection)
-        };
-        let agency = unit(connection, AGENCY_CODE, "Business Action Center", None)?;
-        let north = unit(
+        // Organisation: agency → two offices → four teams.
+        let mut teams = vec![
+            Team {
+                code: "NORTH-PHONE",
+                office: "BAC-NORTH",
+                channels: &[Channel::Phone, Channel::Mail],
+                agents: vec![],
+            },
+            Team {
+                code: "NORTH-DIGITAL",
+                office: "BAC-NORTH",
+                channels: &[Channel::Chat, Channel::Email],
+                agents: vec![],
+            },
+            Team {
+                code: "SOUTH-PHONE",
+                office: "BAC-SOUTH",
+                channels: &[Channel::Phone, Channel::Email],
+                agents: vec![],
+            },
+            Team {
+                code: "SOUTH-WALKIN",
+                office: "BAC-SOUTH",
+                channels: &[Channel::InPerson, Channel::Chat],
+                agents: vec![],
+            },
+        ];
+        let team_names = [
+            "North Phone Team",
+            "North Digital Team",
+            "South Phone Team",
+            "South Walk-in Center",
+        ];
+        let mut units = vec![
+            vec![
+                AGENCY_CODE.to_owned(),
+                "Business Action Center".into(),
+                String::new(),
+            ],
+            vec![
+                "BAC-NORTH".into(),
+                "North Regional Office".into(),
+                AGENCY_CODE.into(),
+            ],
+            vec![
+                "BAC-SOUTH".into(),
+                "South Regional Office".into(),
+                AGENCY_CODE.into(),
+            ],
+        ];
+        units.extend(
+            teams
+                .iter()
+                .zip(team_names)
+                .map(|(team, name)| vec![team.code.into(), name.into(), team.office.into()]),
+        );
+        report.org_units = import(
             connection,
-            "BAC-NORTH",
-            "North Regional Office",
-            Some(agency),
-        )?;
-        let south = unit(
+            ImportKind::OrgUnits,
+            csv_document(&["code", "name", "parent_code"], units)?,
+        )? as usize;
+        report.topics = import(
             connection,
-            "BAC-SOUTH",
-            "South Regional Office",
-            Some(agency),
-        )?;
-        let team_specs: [(&str, &str, i64, &'static [Channel]); 4] = [
+            ImportKind::Topics,
+            csv_document(
+                &["code", "name"],
+                TOPICS
+                    .iter()
+                    .map(|(code, name)| vec![code.to_string(), name.to_string()]),
+            )?,
+        )? as usize;
+
+        // People: every role; staff get the demo password, service accounts none.
+        let mut people: Vec<(String, String, Role, &str)> = vec![
             (
-                "NORTH-PHONE",
-                "North Phone Team",
-                north,
-                &[Channel::Phone, Channel::Mail],
+                "admin@bac.example.gov".into(),
+                "Avery Admin".into(),
+                Role::Admin,
+                AGENCY_CODE,
             ),
             (
-                "NORTH-DIGITAL",
-                "North Digital Team",
-                north,
-                &[Channel::Chat, Channel::Email],
+                "auditor@bac.example.gov".into(),
+                "Olive Oversight".into(),
+                Role::Auditor,
+                AGENCY_CODE,
             ),
             (
-                "SOUTH-PHONE",
-                "South Phone Team",
-                south,
-                &[Channel::Phone, Channel::Email],
+                "analyst@bac.example.gov".into(),
+                "BI Service Account".into(),
+                Role::Analyst,
+                AGENCY_CODE,
             ),
             (
-                "SOUTH-WALKIN",
-                "South Walk-in Center",
-                south,
-                &[Channel::InPerson, Channel::Chat],
+                "ingest@bac.example.gov".into(),
+                "Telephony Integration".into(),
+                Role::Ingest,
+                AGENCY_CODE,
+            ),
+            (
+                "supervisor.north@bac.example.gov".into(),
+                "Sam North".into(),
+                Role::Supervisor,
+                "BAC-NORTH",
+            ),
+            (
+                "supervisor.south@bac.example.gov".into(),
+                "Sky South".into(),
+                Role::Supervisor,
+                "BAC-SOUTH",
             ),
         ];
-        let mut teams = Vec::new();
-        for (code, name, office, channels) in team_specs {
-            let id = unit(connection, code, name, Some(office))?;
-            teams.push(Team {
-                id,
-                office_id: office,
-                channels,
-                agents: Vec::new(),
-            });
-        }
-        report.org_units = 3 + teams.len();
-
-        // Topics.
-        let topic_specs = [
-            ("LICENSING", "Professional and business licensing"),
-            ("PERMITS", "Permits and inspections"),
-            ("TAX_REGISTRATION", "Tax registration"),
-            ("BUSINESS_FORMATION", "Starting and registering a business"),
-            ("GRANTS_FINANCING", "Grants, loans and financing"),
-            ("COMPLIANCE", "Regulatory compliance"),
-        ];
-        let mut topic_ids = Vec::new();
-        for (code, name) in topic_specs {
-            topic_ids.push(
-                diesel::insert_into(topics::table)
-                    .values(NewTopic { code, name })
-                    .returning(topics::id)
-                    .get_result::<i64>(connection)?,
-            );
-        }
-        report.topics = topic_ids.len();
-
-        // Users.
-        let add_user = |connection: &mut PgConnection,
-                        email: &str,
-                        name: &str,
-                        role: Role,
-                        org_unit_id: i64,
-                        with_password: bool| {
-            diesel::insert_into(users::table)
-                .values(NewUser {
-                    email,
-                    display_name: name,
-                    role,
-                    org_unit_id,
-                    password_hash: with_password.then_some(password_hash),
-                })
-                .returning(users::id)
-                .get_result::<i64>(connection)
-        };
-        let admin = add_user(
-            connection,
-            "admin@bac.example.gov",
-            "Avery Admin",
-            Role::Admin,
-            agency,
-            true,
-        )?;
-        add_user(
-            connection,
-            "auditor@bac.example.gov",
-            "Olive Oversight",
-            Role::Auditor,
-            agency,
-            true,
-        )?;
-        add_user(
-            connection,
-            "analyst@bac.example.gov",
-            "BI Service Account",
-            Role::Analyst,
-            agency,
-            false,
-        )?;
-        add_user(
-            connection,
-            "ingest@bac.example.gov",
-            "Telephony Integration",
-            Role::Ingest,
-            agency,
-            false,
-        )?;
-        let supervisor_north = add_user(
-            connection,
-            "supervisor.north@bac.example.gov",
-            "Sam North",
-            Role::Supervisor,
-            north,
-            true,
-        )?;
-        let supervisor_south = add_user(
-            connection,
-            "supervisor.south@bac.example.gov",
-            "Sky South",
-            Role::Supervisor,
-            south,
-            true,
-        )?;
         let first_names = [
             "Alex", "Blake", "Casey", "Devon", "Emery", "Finley", "Gray", "Harper", "Indy",
             "Jordan", "Kai", "Logan",
         ];
         let mut name_index = 0;
-        for (team_code, team) in [
+        for (slug, team) in [
             "north.phone",
             "north.digital",
             "south.phone",
@@ -258,26 +277,42 @@ pub fn seed(
         .zip(teams.iter_mut())
         {
             for number in 1..=3 {
-                let email = format!("agent.{team_code}.{number}@bac.example.gov");
-                let name = format!(
-                    "{} {}",
-                    first_names[name_index],
-                    team_code.replace('.', "-")
-                );
-                name_index += 1;
-                team.agents.push(add_user(
-                    connection,
-                    &email,
-                    &name,
+                let email = format!("agent.{slug}.{number}@bac.example.gov");
+                people.push((
+                    email.clone(),
+                    format!("{} {}", first_names[name_index], slug.replace('.', "-")),
                     Role::Agent,
-                    team.id,
-                    true,
-                )?);
+                    team.code,
+                ));
+                team.agents.push(email);
+                name_index += 1;
             }
         }
-        report.users = 6 + 12;
+        report.users = import(
+            connection,
+            ImportKind::Users,
+            csv_document(
+                &["email", "display_name", "role", "org_unit_code"],
+                people.iter().map(|(email, name, role, unit)| {
+                    vec![
+                        email.clone(),
+                        name.clone(),
+                        role.as_db_str().into(),
+                        unit.to_string(),
+                    ]
+                }),
+            )?,
+        )? as usize;
+        let staff: Vec<&str> = people
+            .iter()
+            .filter(|(_, _, role, _)| !matches!(role, Role::Analyst | Role::Ingest))
+            .map(|(email, ..)| email.as_str())
+            .collect();
+        diesel::update(users::table.filter(users::email.eq_any(&staff)))
+            .set(users::password_hash.eq(Some(password_hash)))
+            .execute(connection)?;
 
-        // Customers.
+        // Customers (their details travel with their interactions, as in a CRM export).
         let business_words = [
             "Maple",
             "Harbor",
@@ -302,27 +337,24 @@ pub fn seed(
             "Landscaping",
             "Tech",
         ];
-        let new_customers: Vec<NewCustomer> = (0..600)
-            .map(|index| NewCustomer {
-                customer_ref: format!("CRM-{:06}", 100_000 + index),
-                business_name: Some(format!(
+        let customer_count = 600;
+        let customer_row = |index: usize| -> [String; 5] {
+            [
+                format!("CRM-{:06}", 100_000 + index),
+                format!(
                     "{} {} LLC",
                     business_words[index % business_words.len()],
                     business_kinds[(index / business_words.len()) % business_kinds.len()]
-                )),
-                contact_name: Some(format!("Contact {index}")),
-                email: Some(format!("owner{index}@business.example.com")),
-                phone: Some(format!("+1-555-{:04}", index)),
-            })
-            .collect();
-        let customer_ids: Vec<i64> = diesel::insert_into(customers::table)
-            .values(&new_customers)
-            .returning(customers::id)
-            .get_results(connection)?;
-        report.customers = customer_ids.len();
+                ),
+                format!("Contact {index}"),
+                format!("owner{index}@business.example.com"),
+                format!("+1-555-{:04}", index),
+            ]
+        };
 
-        // Interactions.
-        let mut planned: Vec<NewInteraction> = Vec::new();
+        // Interactions: 90 days, weekday and hour-of-day seasonality, repeat contacts, and
+        // self-service visits followed by a call.
+        let mut planned: Vec<Planned> = Vec::new();
         let first_day = today - Duration::days(DAYS);
         let mut sequence = 0_u32;
         for day_offset in 0..DAYS {
@@ -348,23 +380,14 @@ pub fn seed(
                     rng.gen_range(0..60),
                     rng.gen_range(0..60),
                 );
-                let topic_id = topic_ids[weighted_index(&mut rng, &[30, 25, 15, 15, 8, 7])];
-                let customer_id =
-                    (rng.gen_bool(0.8)).then(|| customer_ids[rng.gen_range(0..customer_ids.len())]);
+                let topic = TOPICS[weighted_index(&mut rng, &[30, 25, 15, 15, 8, 7])].0;
+                let customer = rng.gen_bool(0.8).then(|| rng.gen_range(0..customer_count));
                 planned.push(plan_interaction(
-                    &mut rng,
-                    &teams,
-                    channel,
-                    started_at,
-                    topic_id,
-                    customer_id,
-                    sequence,
+                    &mut rng, &teams, channel, started_at, topic, customer, sequence,
                 ));
-                // Some self-service visits end in a call the next hours; some calls repeat.
                 let follow_up_call =
-                    !channel.is_assisted() && customer_id.is_some() && rng.gen_bool(0.3);
-                let repeat_call =
-                    channel.is_assisted() && customer_id.is_some() && rng.gen_bool(0.08);
+                    !channel.is_assisted() && customer.is_some() && rng.gen_bool(0.3);
+                let repeat_call = channel.is_assisted() && customer.is_some() && rng.gen_bool(0.08);
                 if follow_up_call || repeat_call {
                     sequence += 1;
                     let delay = if follow_up_call {
@@ -379,71 +402,71 @@ pub fn seed(
                             &teams,
                             Channel::Phone,
                             later,
-                            topic_id,
-                            customer_id,
+                            topic,
+                            customer,
                             sequence,
                         ));
                     }
                 }
             }
         }
-        let mut inserted: Vec<InsertedInteraction> = Vec::new();
-        for chunk in planned.chunks(2_000) {
-            inserted.extend(
-                diesel::insert_into(interactions::table)
-                    .values(chunk)
-                    .returning((
-                        interactions::id,
-                        interactions::channel,
-                        interactions::started_at,
-                        interactions::abandoned,
-                        interactions::outcome,
-                        interactions::org_unit_id,
-                    ))
-                    .get_results::<(i64, Channel, DateTime<Utc>, bool, Option<Outcome>, i64)>(
-                        connection,
-                    )?,
-            );
-        }
-        report.interactions = inserted.len();
+        let interaction_rows = planned.iter().map(|plan| {
+            let customer = plan.customer.map(customer_row);
+            let customer_cell = |index: usize| {
+                customer
+                    .as_ref()
+                    .map(|row| row[index].clone())
+                    .unwrap_or_default()
+            };
+            vec![
+                SOURCE.into(),
+                plan.external_id.clone(),
+                plan.channel.as_file_str(),
+                plan.team.into(),
+                optional(plan.agent_email.clone()),
+                customer_cell(0),
+                customer_cell(1),
+                customer_cell(2),
+                customer_cell(3),
+                customer_cell(4),
+                plan.topic.into(),
+                plan.started_at.to_rfc3339(),
+                optional(plan.wait_seconds),
+                optional(plan.handle_seconds),
+                plan.transfers.to_string(),
+                plan.abandoned.to_string(),
+                optional(plan.outcome.map(|outcome| outcome.as_db_str())),
+            ]
+        });
+        report.interactions = import(
+            connection,
+            ImportKind::Interactions,
+            csv_document(ImportKind::Interactions.columns(), interaction_rows)?,
+        )? as usize;
+        report.customers = customers::table.count().get_result::<i64>(connection)? as usize;
 
-        // Surveys: invitations after answered calls and chats, responses to about a third, and
-        // follow-up assessments recorded by supervisors for a sample of resolved contacts.
+        // Surveys: invitations after about half the answered calls and chats, responses to about
+        // a third of those, and follow-up assessments for a sample of other assisted contacts.
         let mut invitations = Vec::new();
-        let mut invitation_plans = Vec::new();
-        let mut follow_ups = Vec::new();
-        let supervisor_by_office: HashMap<i64, i64> = teams
-            .iter()
-            .map(|team| {
-                (
-                    team.id,
-                    if team.office_id == north {
-                        supervisor_north
-                    } else {
-                        supervisor_south
-                    },
-                )
-            })
-            .collect();
-        for &(id, channel, started_at, abandoned, outcome, org_unit_id) in &inserted {
-            if abandoned {
+        let mut responses = Vec::new();
+        for plan in &planned {
+            if plan.abandoned {
                 continue;
             }
-            let kind = match channel {
+            let kind = match plan.channel {
                 Channel::Phone => SurveyKind::PostCall,
                 Channel::Chat => SurveyKind::LiveChat,
-                _ => {
-                    if channel.is_assisted() && outcome.is_some() && rng.gen_bool(0.05) {
-                        let submitted_at = started_at + Duration::days(rng.gen_range(3..10));
-                        follow_ups.push(survey_answers(
-                            &mut rng,
-                            id,
-                            SurveyKind::FollowUp,
-                            submitted_at,
-                            outcome,
-                            None,
-                            supervisor_by_office.get(&org_unit_id).copied(),
-                        ));
+                channel => {
+                    if channel.is_assisted() && rng.gen_bool(0.05) {
+                        let submitted_at = plan.started_at + Duration::days(rng.gen_range(3..10));
+                        if submitted_at.with_timezone(&time_zone).date_naive() < today {
+                            responses.push(survey_answers(
+                                &mut rng,
+                                plan,
+                                SurveyKind::FollowUp,
+                                submitted_at,
+                            ));
+                        }
                     }
                     continue;
                 }
@@ -451,56 +474,34 @@ pub fn seed(
             if !rng.gen_bool(0.55) {
                 continue;
             }
-            let sent_at = started_at + Duration::minutes(5);
-            let answers = rng.gen_bool(0.35);
-            let responded_at =
-                answers.then(|| sent_at + Duration::minutes(rng.gen_range(2..2_000)));
-            invitations.push(NewSurveyInvitation {
-                source: Some(SOURCE.into()),
-                external_id: Some(format!("inv-{id}")),
-                interaction_id: id,
-                kind,
-                sent_at,
-                expires_at: Some(sent_at + Duration::days(14)),
-                token_hash: None,
-                responded_at,
-            });
-            invitation_plans.push((id, kind, responded_at, outcome));
-        }
-        let mut invitation_ids = Vec::new();
-        for chunk in invitations.chunks(5_000) {
-            invitation_ids.extend(
-                diesel::insert_into(survey_invitations::table)
-                    .values(chunk)
-                    .returning(survey_invitations::id)
-                    .get_results::<i64>(connection)?,
-            );
-        }
-        report.survey_invitations = invitation_ids.len();
-        let mut responses = follow_ups;
-        for (invitation_id, (interaction_id, kind, responded_at, outcome)) in
-            invitation_ids.into_iter().zip(invitation_plans)
-        {
-            if let Some(submitted_at) = responded_at {
-                responses.push(survey_answers(
-                    &mut rng,
-                    interaction_id,
-                    kind,
-                    submitted_at,
-                    outcome,
-                    Some(invitation_id),
-                    None,
-                ));
+            let sent_at = plan.started_at + Duration::minutes(5);
+            invitations.push(vec![
+                SOURCE.into(),
+                format!("inv-{}", plan.external_id),
+                SOURCE.into(),
+                plan.external_id.clone(),
+                kind.as_file_str(),
+                sent_at.to_rfc3339(),
+            ]);
+            if rng.gen_bool(0.35) {
+                let submitted_at = sent_at + Duration::minutes(rng.gen_range(2..2_000));
+                if submitted_at < Utc::now() {
+                    responses.push(survey_answers(&mut rng, plan, kind, submitted_at));
+                }
             }
         }
-        for chunk in responses.chunks(2_000) {
-            diesel::insert_into(survey_responses::table)
-                .values(chunk)
-                .execute(connection)?;
-        }
-        report.survey_responses = responses.len();
+        report.survey_invitations = import(
+            connection,
+            ImportKind::SurveyInvitations,
+            csv_document(ImportKind::SurveyInvitations.columns(), invitations)?,
+        )? as usize;
+        report.survey_responses = import(
+            connection,
+            ImportKind::SurveyResponses,
+            csv_document(ImportKind::SurveyResponses.columns(), responses)?,
+        )? as usize;
 
-        seed_programme(connection, admin, supervisor_north, north, &teams, today)?;
+        seed_programme(connection, today)?;
 
         audit::record(
             connection,
@@ -519,14 +520,26 @@ pub fn seed(
 }
 
 /// Training courses and assignments, resource allocations and service standards.
-fn seed_programme(
-    connection: &mut PgConnection,
-    admin: i64,
-    supervisor: i64,
-    north: i64,
-    teams: &[Team],
-    today: NaiveDate,
-) -> AppResult<()> {
+fn seed_programme(connection: &mut PgConnection, today: NaiveDate) -> AppResult<()> {
+    let user = |connection: &mut PgConnection, email: &str| -> AppResult<i64> {
+        Ok(users::table
+            .filter(users::email.eq(email))
+            .select(users::id)
+            .first(connection)?)
+    };
+    let unit = |connection: &mut PgConnection, code: &str| -> AppResult<i64> {
+        Ok(org_units::table
+            .filter(org_units::code.eq(code))
+            .select(org_units::id)
+            .first(connection)?)
+    };
+    let admin = user(connection, "admin@bac.example.gov")?;
+    let supervisor = user(connection, "supervisor.north@bac.example.gov")?;
+    let north = unit(connection, "BAC-NORTH")?;
+    let north_phone = unit(connection, "NORTH-PHONE")?;
+    let first_phone_agent = user(connection, "agent.north.phone.1@bac.example.gov")?;
+    let second_digital_agent = user(connection, "agent.north.digital.2@bac.example.gov")?;
+
     let courses: Vec<i64> = diesel::insert_into(training_courses::table)
         .values(&vec![
             (
@@ -553,7 +566,7 @@ fn seed_programme(
     diesel::insert_into(training_assignments::table)
         .values(&vec![
             (
-                training_assignments::agent_id.eq(teams[0].agents[0]),
+                training_assignments::agent_id.eq(first_phone_agent),
                 training_assignments::course_id.eq(courses[0]),
                 training_assignments::assigned_by.eq(supervisor),
                 training_assignments::reason.eq("FCR below team average last quarter"),
@@ -561,7 +574,7 @@ fn seed_programme(
                 training_assignments::completed_at.eq(None::<DateTime<Utc>>),
             ),
             (
-                training_assignments::agent_id.eq(teams[1].agents[1]),
+                training_assignments::agent_id.eq(second_digital_agent),
                 training_assignments::course_id.eq(courses[2]),
                 training_assignments::assigned_by.eq(supervisor),
                 training_assignments::reason.eq("New to the chat queue"),
@@ -574,7 +587,7 @@ fn seed_programme(
     diesel::insert_into(resource_allocations::table)
         .values(&vec![
             (
-                resource_allocations::org_unit_id.eq(teams[0].id),
+                resource_allocations::org_unit_id.eq(north_phone),
                 resource_allocations::channel.eq(Channel::Phone),
                 resource_allocations::period_start.eq(quarter_start),
                 resource_allocations::period_end.eq(quarter_start + Duration::days(90)),
@@ -648,16 +661,15 @@ fn seed_programme(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn plan_interaction(
     rng: &mut StdRng,
     teams: &[Team],
     channel: Channel,
     started_at: DateTime<Utc>,
-    topic_id: i64,
-    customer_id: Option<i64>,
+    topic: &'static str,
+    customer: Option<usize>,
     sequence: u32,
-) -> NewInteraction {
+) -> Planned {
     let candidates: Vec<&Team> = teams
         .iter()
         .filter(|team| team.channels.contains(&channel))
@@ -702,14 +714,13 @@ fn plan_interaction(
             Outcome::Unresolved
         })
     };
-    NewInteraction {
-        source: SOURCE.into(),
+    Planned {
         external_id: format!("demo-{sequence:07}"),
         channel,
-        org_unit_id: team.id,
-        agent_id: assisted.then(|| team.agents[rng.gen_range(0..team.agents.len())]),
-        customer_id,
-        topic_id: Some(topic_id),
+        team: team.code,
+        agent_email: assisted.then(|| team.agents[rng.gen_range(0..team.agents.len())].clone()),
+        customer,
+        topic,
         started_at,
         wait_seconds,
         handle_seconds,
@@ -719,66 +730,62 @@ fn plan_interaction(
     }
 }
 
+/// A survey-responses row about `plan`, in the import format.
 fn survey_answers(
     rng: &mut StdRng,
-    interaction_id: i64,
+    plan: &Planned,
     kind: SurveyKind,
     submitted_at: DateTime<Utc>,
-    outcome: Option<Outcome>,
-    invitation_id: Option<i64>,
-    recorded_by: Option<i64>,
-) -> NewSurveyResponse {
-    let resolved = outcome == Some(Outcome::Resolved);
-    let mut likert = |skip: f64| -> Option<i16> {
+) -> Vec<String> {
+    let resolved = plan.outcome == Some(Outcome::Resolved);
+    let mut likert = |skip: f64| -> String {
         if rng.gen_bool(skip) {
-            return None;
+            return String::new();
         }
         let weights: &[u32] = if resolved {
             &[2, 3, 8, 35, 52]
         } else {
             &[14, 18, 26, 27, 15]
         };
-        Some(weighted_index(rng, weights) as i16 + 1)
+        (weighted_index(rng, weights) + 1).to_string()
     };
-    let satisfaction = likert(0.02);
-    let trust = likert(0.1);
-    let effectiveness = likert(0.1);
-    let ease = likert(0.1);
-    let efficiency = likert(0.1);
-    let transparency = likert(0.15);
-    let helpfulness = likert(0.05);
+    let answers = [
+        likert(0.02),
+        likert(0.1),
+        likert(0.1),
+        likert(0.1),
+        likert(0.1),
+        likert(0.15),
+        likert(0.05),
+    ];
     let comments = [
         "Quick and clear, thank you.",
         "Took two calls to get the right form.",
         "The agent explained the permit steps well.",
         "Website sent me in circles before I called.",
     ];
-    NewSurveyResponse {
-        source: Some(SOURCE.into()),
-        external_id: Some(format!("resp-{}-{interaction_id}", kind.as_db_str())),
-        kind,
-        interaction_id,
-        invitation_id,
-        recorded_by,
-        submitted_at,
-        satisfaction,
-        trust,
-        effectiveness,
-        ease,
-        efficiency,
-        transparency,
-        helpfulness,
-        resolved: (!rng.gen_bool(0.1)).then(|| {
-            if resolved {
-                rng.gen_bool(0.9)
-            } else {
-                rng.gen_bool(0.2)
-            }
-        }),
-        comment: rng
-            .gen_bool(0.2)
-            .then(|| comments[rng.gen_range(0..comments.len())].to_owned()),
-    }
+    let said_resolved = (!rng.gen_bool(0.1)).then(|| {
+        if resolved {
+            rng.gen_bool(0.9)
+        } else {
+            rng.gen_bool(0.2)
+        }
+    });
+    let comment = rng
+        .gen_bool(0.2)
+        .then(|| comments[rng.gen_range(0..comments.len())].to_owned());
+    let mut row = vec![
+        SOURCE.to_owned(),
+        format!("resp-{}-{}", kind.as_file_str(), plan.external_id),
+        SOURCE.to_owned(),
+        plan.external_id.clone(),
+        kind.as_file_str(),
+        submitted_at.to_rfc3339(),
+    ];
+    row.extend(answers);
+    row.push(optional(said_resolved));
+    row.push(comment.unwrap_or_default());
+    row
 }
 
 fn pick_channel(rng: &mut StdRng, weekend: bool) -> Channel {
