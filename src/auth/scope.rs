@@ -314,7 +314,40 @@ struct SessionCheck {
 
 /// Turns an `Authorization` header value into a scope: verifies the JWT, then checks in the
 /// database that its session is open, its user active, and its role current.
+///
+/// A refused token is recorded in the audit trail (without the token itself), so probing with
+/// stolen, forged or expired tokens leaves a trace.
 pub async fn authenticate(
+    database: &Database,
+    keys: &JwtKeys,
+    authorization: Option<&str>,
+    request_id: Option<String>,
+) -> AppResult<Scope> {
+    let scope = verify_bearer(database, keys, authorization).await?;
+    if let Scope::Refused(reason) = &scope {
+        let reason = reason.to_string();
+        let recorded = database
+            .transaction(move |connection| {
+                crate::audit::record(
+                    connection,
+                    crate::audit::Entry::new(
+                        crate::audit::Actor::anonymous(),
+                        "auth.token_refused",
+                        "session",
+                    )
+                    .after(serde_json::json!({ "reason": reason }))
+                    .request_id(request_id),
+                )
+            })
+            .await;
+        if let Err(error) = recorded {
+            tracing::warn!(%error, "could not record a refused token in the audit trail");
+        }
+    }
+    Ok(scope)
+}
+
+async fn verify_bearer(
     database: &Database,
     keys: &JwtKeys,
     authorization: Option<&str>,

@@ -159,7 +159,14 @@ async fn execute(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or("invalid"));
-    let scope = match authenticate(&state.database, state.auth.keys(), authorization).await {
+    let scope = match authenticate(
+        &state.database,
+        state.auth.keys(),
+        authorization,
+        request_id.clone(),
+    )
+    .await
+    {
         Ok(scope) => scope,
         Err(error) => {
             let public = PublicError::from(&error);

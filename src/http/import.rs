@@ -32,7 +32,18 @@ pub async fn post(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or("invalid"));
-    let principal = match authenticate(&state.database, state.auth.keys(), authorization).await {
+    let request_id = request
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let principal = match authenticate(
+        &state.database,
+        state.auth.keys(),
+        authorization,
+        request_id.clone(),
+    )
+    .await
+    {
         Ok(scope) => match scope.authorize(kind.required_action()) {
             Ok(principal) => principal.clone(),
             Err(error) => return error_response(&error),
@@ -54,10 +65,7 @@ pub async fn post(
     };
     let context = ImportContext {
         actor: Actor::user(principal.user_id, principal.role),
-        request_id: request
-            .extensions()
-            .get::<tracing_actix_web::RequestId>()
-            .map(|id| id.to_string()),
+        request_id,
         batch_size: state.config.import_batch_size,
     };
 

@@ -158,6 +158,17 @@ async fn every_malformed_or_misused_token_is_refused() {
     assert_refused(&app, &unsigned, None).await;
     // Garbage and a non-Bearer scheme.
     assert_refused(&app, "not-a-jwt", None).await;
+    // Every refusal left a trace in the audit trail (without the token).
+    let refused: Vec<serde_json::Value> = audit_events::table
+        .filter(audit_events::action.eq("auth.token_refused"))
+        .select(audit_events::after.assume_not_null())
+        .load(&mut app.connection())
+        .unwrap();
+    assert_eq!(refused.len(), 19, "one event per refused request");
+    assert!(refused
+        .iter()
+        .any(|after| after["reason"].as_str().unwrap().contains("expired")));
+    assert!(!serde_json::to_string(&refused).unwrap().contains("eyJ"));
     let response = app
         .client
         .post(app.graphql_url())
