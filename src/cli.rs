@@ -353,10 +353,12 @@ pub async fn import_file(
         request_id: None,
         batch_size: config.import_batch_size,
     };
+    let workers = config.import_workers;
     Ok(database
-        .run(move |connection| {
-            import::run(
-                connection,
+        .run_with_pool(move |database| {
+            import::run_parallel(
+                database,
+                workers,
                 kind,
                 format,
                 std::io::BufReader::new(input),

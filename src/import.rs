@@ -23,6 +23,7 @@ use crate::{
         enums::{Channel, Outcome, Role, SurveyKind},
         models::{NewOrgUnit, NewTopic, NewUser, OrgUnit, Topic, User},
         schema::{org_units, topics, users},
+        Database,
     },
     error::{AppError, AppResult},
     records::{
@@ -570,13 +571,13 @@ pub fn run(
             None => {}
         }
         if batch.len() >= batch_size || (finished && !batch.is_empty()) {
-            process_batch(
-                connection,
-                kind,
-                std::mem::take(&mut batch),
-                context,
+            let rows = std::mem::take(&mut batch);
+            let outcomes = write_batch(connection, kind, &rows, context)?;
+            tally_batch(
                 &mut report,
-            )?;
+                &rows.iter().map(|row| row.line).collect::<Vec<_>>(),
+                &outcomes,
+            );
         }
         if finished {
             // Rows split badly are reported as they are read, the rest per batch.
@@ -587,22 +588,127 @@ pub fn run(
     }
 }
 
+/// Like [`run`], writing interaction and survey batches through `workers` connections at once
+/// (PostgreSQL spends most of an import maintaining indexes, on one core per connection). The
+/// reader stays one thread and memory stays bounded: at most `workers` batches wait in line.
+/// Org units, topics and users are imported in file order on one connection, because a row
+/// may name an earlier one.
+pub fn run_parallel(
+    database: &Database,
+    workers: usize,
+    kind: ImportKind,
+    format: Format,
+    input: impl Read,
+    context: &ImportContext,
+) -> AppResult<ImportReport> {
+    if workers <= 1
+        || matches!(
+            kind,
+            ImportKind::OrgUnits | ImportKind::Topics | ImportKind::Users
+        )
+    {
+        let mut connection = database.checkout()?;
+        return run(&mut connection, kind, format, input, context);
+    }
+    let mut source = RowSource::open(kind, format, input)?;
+    let mut report = ImportReport::new(kind);
+    let batch_size = context.batch_size.max(1);
+    type BatchResult = AppResult<(Vec<u64>, Vec<RowOutcome>)>;
+    let (batch_sender, batch_receiver) = std::sync::mpsc::sync_channel::<Vec<Row>>(workers);
+    let batch_receiver = std::sync::Mutex::new(batch_receiver);
+    let (result_sender, result_receiver) = std::sync::mpsc::channel::<BatchResult>();
+    let mut failure: Option<AppError> = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let result_sender = result_sender.clone();
+            let batch_receiver = &batch_receiver;
+            scope.spawn(move || {
+                let mut connection = match database.checkout() {
+                    Ok(connection) => connection,
+                    Err(error) => {
+                        let _ = result_sender.send(Err(error));
+                        return;
+                    }
+                };
+                loop {
+                    let next = batch_receiver
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .recv();
+                    let Ok(rows) = next else { break };
+                    let lines: Vec<u64> = rows.iter().map(|row| row.line).collect();
+                    let result = write_batch(&mut connection, kind, &rows, context)
+                        .map(|outcomes| (lines, outcomes));
+                    let failed = result.is_err();
+                    if result_sender.send(result).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(result_sender);
+        let absorb = |result: BatchResult,
+                      report: &mut ImportReport,
+                      failure: &mut Option<AppError>| match result {
+            Ok((lines, outcomes)) => tally_batch(report, &lines, &outcomes),
+            Err(error) => {
+                failure.get_or_insert(error);
+            }
+        };
+        let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
+        loop {
+            let next = source.next(kind);
+            let finished = next.is_none();
+            match next {
+                Some(Ok(row)) => {
+                    report.rows_read += 1;
+                    batch.push(row);
+                }
+                Some(Err((line, error))) => {
+                    report.rows_read += 1;
+                    report.reject(line, &error);
+                }
+                None => {}
+            }
+            let full = batch.len() >= batch_size || (finished && !batch.is_empty());
+            if full && batch_sender.send(std::mem::take(&mut batch)).is_err() {
+                break; // Every worker stopped; their error is among the results.
+            }
+            while let Ok(result) = result_receiver.try_recv() {
+                absorb(result, &mut report, &mut failure);
+            }
+            if finished || failure.is_some() {
+                break;
+            }
+        }
+        drop(batch_sender);
+        for result in result_receiver {
+            absorb(result, &mut report, &mut failure);
+        }
+    });
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    report.rejected_rows.sort_by_key(|issue| issue.line);
+    report.conflict_rows.sort_by_key(|issue| issue.line);
+    Ok(report)
+}
+
 /// One batch in one transaction with its audit event. If the database refuses the batch as a
 /// whole (a rule no validation foresaw), each row is retried alone so good rows still land.
-fn process_batch(
+fn write_batch(
     connection: &mut PgConnection,
     kind: ImportKind,
-    rows: Vec<Row>,
+    rows: &[Row],
     context: &ImportContext,
-    report: &mut ImportReport,
-) -> AppResult<()> {
+) -> AppResult<Vec<RowOutcome>> {
     let attempt = connection.transaction(|connection| {
-        let outcomes = apply(connection, kind, &rows)?;
-        audit_batch(connection, kind, &rows, &outcomes, context)?;
+        let outcomes = apply(connection, kind, rows)?;
+        audit_batch(connection, kind, rows, &outcomes, context)?;
         Ok::<_, AppError>(outcomes)
     });
-    let outcomes = match attempt {
-        Ok(outcomes) => outcomes,
+    match attempt {
+        Ok(outcomes) => Ok(outcomes),
         Err(AppError::Database(_)) if rows.len() > 1 => {
             let mut outcomes = Vec::with_capacity(rows.len());
             for row in rows.chunks(1) {
@@ -622,15 +728,17 @@ fn process_batch(
                     Err(other) => return Err(other),
                 }
             }
-            outcomes
+            Ok(outcomes)
         }
-        Err(error) => return Err(error),
-    };
-    report.batches += 1;
-    for (row, outcome) in rows.iter().zip(&outcomes) {
-        report.tally(row.line, outcome);
+        Err(error) => Err(error),
     }
-    Ok(())
+}
+
+fn tally_batch(report: &mut ImportReport, lines: &[u64], outcomes: &[RowOutcome]) {
+    report.batches += 1;
+    for (line, outcome) in lines.iter().zip(outcomes) {
+        report.tally(*line, outcome);
+    }
 }
 
 fn audit_batch(

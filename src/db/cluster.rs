@@ -208,7 +208,10 @@ impl PrivateCluster {
              unix_socket_directories = '{}'\n\
              unix_socket_permissions = 0700\n\
              max_connections = 200\n\
-             timezone = 'UTC'\n",
+             timezone = 'UTC'\n\
+             shared_buffers = '512MB'\n\
+             max_wal_size = '4GB'\n\
+             checkpoint_completion_target = 0.9\n",
             self.socket_dir.to_string_lossy().replace('\'', "''")
         );
         if durability == Durability::Throwaway {

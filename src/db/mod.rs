@@ -121,6 +121,24 @@ impl Database {
         .await?
     }
 
+    /// Runs `work` on the blocking thread pool with the database itself, for jobs that need
+    /// several connections at once (the bulk importer's workers check them out with
+    /// [`Database::checkout`]).
+    pub async fn run_with_pool<T, F>(&self, work: F) -> AppResult<T>
+    where
+        F: FnOnce(&Database) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let database = self.clone();
+        tokio::task::spawn_blocking(move || work(&database)).await?
+    }
+
+    /// A pooled connection, waiting up to the checkout timeout. Blocking: only for code already
+    /// on a blocking thread (inside [`Database::run_with_pool`]).
+    pub fn checkout(&self) -> AppResult<DbConnection> {
+        Ok(self.pool.get()?)
+    }
+
     /// Like [`Database::run`], inside one transaction that is rolled back if `work` fails.
     pub async fn transaction<T, F>(&self, work: F) -> AppResult<T>
     where

@@ -72,11 +72,13 @@ pub async fn post(
     // The importer reads on a blocking thread while this task feeds it the upload.
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<web::Bytes, ()>>(CHANNEL_CHUNKS);
     let database = state.database.clone();
+    let workers = state.config.import_workers;
     let importer = tokio::spawn(async move {
         database
-            .run(move |connection| {
-                import::run(
-                    connection,
+            .run_with_pool(move |database| {
+                import::run_parallel(
+                    database,
+                    workers,
                     kind,
                     format,
                     ChannelReader::new(receiver),

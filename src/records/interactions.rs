@@ -263,37 +263,10 @@ pub fn record_batch(
     let customer_ids: HashMap<String, i64> = if by_ref.is_empty() {
         HashMap::new()
     } else {
-        let new_customers: Vec<NewCustomer> = by_ref.into_values().collect();
-        diesel::insert_into(customers::table)
-            .values(&new_customers)
-            .on_conflict(customers::customer_ref)
-            .do_update()
-            .set((
-                customers::business_name.eq(diesel::dsl::sql::<
-                    diesel::sql_types::Nullable<diesel::sql_types::Text>,
-                >(
-                    "COALESCE(EXCLUDED.business_name, customers.business_name)",
-                )),
-                customers::contact_name.eq(diesel::dsl::sql::<
-                    diesel::sql_types::Nullable<diesel::sql_types::Text>,
-                >(
-                    "COALESCE(EXCLUDED.contact_name, customers.contact_name)",
-                )),
-                customers::email.eq(diesel::dsl::sql::<
-                    diesel::sql_types::Nullable<diesel::sql_types::Text>,
-                >(
-                    "COALESCE(EXCLUDED.email, customers.email)"
-                )),
-                customers::phone.eq(diesel::dsl::sql::<
-                    diesel::sql_types::Nullable<diesel::sql_types::Text>,
-                >(
-                    "COALESCE(EXCLUDED.phone, customers.phone)"
-                )),
-            ))
-            .returning((customers::customer_ref, customers::id))
-            .load::<(String, i64)>(connection)?
-            .into_iter()
-            .collect()
+        let mut new_customers: Vec<NewCustomer> = by_ref.into_values().collect();
+        // One lock order for every writer: concurrent import batches cannot deadlock.
+        new_customers.sort_by(|a, b| a.customer_ref.cmp(&b.customer_ref));
+        upsert_customers(connection, &new_customers)?
     };
     for (_, new, customer) in resolved.iter_mut() {
         new.customer_id = customer.map(|customer| customer_ids[&customer.customer_ref]);
@@ -303,26 +276,10 @@ pub fn record_batch(
     let inserted: HashMap<(String, String), i64> = if resolved.is_empty() {
         HashMap::new()
     } else {
-        let new_rows: Vec<&NewInteraction> = resolved.iter().map(|(_, new, _)| new).collect();
-        let mut inserted = HashMap::new();
-        for chunk in new_rows.chunks(2_000) {
-            let chunk: Vec<NewInteraction> = chunk.iter().map(|row| (*row).clone()).collect();
-            inserted.extend(
-                diesel::insert_into(interactions::table)
-                    .values(&chunk)
-                    .on_conflict((interactions::source, interactions::external_id))
-                    .do_nothing()
-                    .returning((
-                        interactions::source,
-                        interactions::external_id,
-                        interactions::id,
-                    ))
-                    .load::<(String, String, i64)>(connection)?
-                    .into_iter()
-                    .map(|(source, external_id, id)| ((source, external_id), id)),
-            );
-        }
-        inserted
+        let mut new_rows: Vec<&NewInteraction> = resolved.iter().map(|(_, new, _)| new).collect();
+        // One lock order for every writer: concurrent import batches cannot deadlock.
+        new_rows.sort_by(|a, b| (&a.source, &a.external_id).cmp(&(&b.source, &b.external_id)));
+        insert_new(connection, &new_rows)?
     };
     let mut claimed: HashSet<i64> = HashSet::new();
     let existing_keys: Vec<&NewInteraction> = resolved
@@ -357,6 +314,119 @@ pub fn record_batch(
     Ok(outcomes
         .into_iter()
         .map(|outcome| outcome.expect("every row has an outcome"))
+        .collect())
+}
+
+/// Inserts the rows whose key is new, in one statement with one array per column (far cheaper
+/// for PostgreSQL to parse and plan than thousands of bound values), and returns the ids of
+/// those it inserted by key. Rows whose key exists are left alone for comparison.
+fn insert_new(
+    connection: &mut PgConnection,
+    rows: &[&NewInteraction],
+) -> AppResult<HashMap<(String, String), i64>> {
+    use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
+
+    #[derive(QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = Text)]
+        source: String,
+        #[diesel(sql_type = Text)]
+        external_id: String,
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let column = |pick: fn(&NewInteraction) -> Option<i64>| -> Vec<Option<i64>> {
+        rows.iter().map(|row| pick(row)).collect()
+    };
+    let seconds = |pick: fn(&NewInteraction) -> Option<i32>| -> Vec<Option<i32>> {
+        rows.iter().map(|row| pick(row)).collect()
+    };
+    let inserted: Vec<Inserted> = diesel::sql_query(
+        "INSERT INTO interactions (source, external_id, channel, org_unit_id, agent_id, customer_id, \
+           topic_id, started_at, wait_seconds, handle_seconds, transfers, abandoned, outcome) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], \
+           $7::int8[], $8::timestamptz[], $9::int4[], $10::int4[], $11::int4[], $12::bool[], $13::text[]) \
+         ON CONFLICT (source, external_id) DO NOTHING \
+         RETURNING source, external_id, id",
+    )
+    .bind::<Array<Text>, _>(rows.iter().map(|row| row.source.clone()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|row| row.external_id.clone()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(rows.iter().map(|row| row.channel.as_db_str()).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(rows.iter().map(|row| row.org_unit_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(column(|row| row.agent_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column(|row| row.customer_id))
+    .bind::<Array<Nullable<BigInt>>, _>(column(|row| row.topic_id))
+    .bind::<Array<Timestamptz>, _>(rows.iter().map(|row| row.started_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Integer>>, _>(seconds(|row| row.wait_seconds))
+    .bind::<Array<Nullable<Integer>>, _>(seconds(|row| row.handle_seconds))
+    .bind::<Array<Integer>, _>(rows.iter().map(|row| row.transfers).collect::<Vec<_>>())
+    .bind::<Array<Bool>, _>(rows.iter().map(|row| row.abandoned).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|row| row.outcome.map(|outcome| outcome.as_db_str())).collect::<Vec<_>>())
+    .load(connection)?;
+    Ok(inserted
+        .into_iter()
+        .map(|row| ((row.source, row.external_id), row.id))
+        .collect())
+}
+
+/// Inserts new customers and fills in contact details that arrive later (the latest non-empty
+/// value wins). Rows whose details do not change are not rewritten, so re-sending known
+/// customers costs no writes. Returns the id of every customer by reference.
+fn upsert_customers(
+    connection: &mut PgConnection,
+    customers_in: &[NewCustomer],
+) -> AppResult<HashMap<String, i64>> {
+    use diesel::sql_types::{Array, Nullable, Text};
+    let column = |pick: fn(&NewCustomer) -> Option<String>| -> Vec<Option<String>> {
+        customers_in.iter().map(pick).collect()
+    };
+    let references: Vec<String> = customers_in
+        .iter()
+        .map(|customer| customer.customer_ref.clone())
+        .collect();
+    let business_names = column(|customer| customer.business_name.clone());
+    let contact_names = column(|customer| customer.contact_name.clone());
+    let emails = column(|customer| customer.email.clone());
+    let phones = column(|customer| customer.phone.clone());
+    // New references are inserted; known ones are not touched (not even locked) here.
+    diesel::sql_query(
+        "INSERT INTO customers (customer_ref, business_name, contact_name, email, phone) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+         ON CONFLICT (customer_ref) DO NOTHING",
+    )
+    .bind::<Array<Text>, _>(&references)
+    .bind::<Array<Nullable<Text>>, _>(&business_names)
+    .bind::<Array<Nullable<Text>>, _>(&contact_names)
+    .bind::<Array<Nullable<Text>>, _>(&emails)
+    .bind::<Array<Nullable<Text>>, _>(&phones)
+    .execute(connection)?;
+    // Known customers whose details really change get the new non-empty values.
+    diesel::sql_query(
+        "UPDATE customers SET \
+           business_name = COALESCE(incoming.business_name, customers.business_name), \
+           contact_name = COALESCE(incoming.contact_name, customers.contact_name), \
+           email = COALESCE(incoming.email, customers.email), \
+           phone = COALESCE(incoming.phone, customers.phone) \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+           AS incoming(customer_ref, business_name, contact_name, email, phone) \
+         WHERE customers.customer_ref = incoming.customer_ref \
+           AND (customers.business_name, customers.contact_name, customers.email, customers.phone) \
+               IS DISTINCT FROM (COALESCE(incoming.business_name, customers.business_name), \
+                                 COALESCE(incoming.contact_name, customers.contact_name), \
+                                 COALESCE(incoming.email, customers.email), \
+                                 COALESCE(incoming.phone, customers.phone))",
+    )
+    .bind::<Array<Text>, _>(&references)
+    .bind::<Array<Nullable<Text>>, _>(&business_names)
+    .bind::<Array<Nullable<Text>>, _>(&contact_names)
+    .bind::<Array<Nullable<Text>>, _>(&emails)
+    .bind::<Array<Nullable<Text>>, _>(&phones)
+    .execute(connection)?;
+    Ok(customers::table
+        .filter(customers::customer_ref.eq_any(&references))
+        .select((customers::customer_ref, customers::id))
+        .load::<(String, i64)>(connection)?
+        .into_iter()
         .collect())
 }
 

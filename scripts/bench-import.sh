@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Measures the bulk import of N interactions (default 1,000,000) into a fresh private cluster,
+# with the release build. Usage: scripts/bench-import.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rows="${1:-1000000}"
+work="$(mktemp -d /tmp/bac-bench-import-XXXXXX)"
+chmod 755 "$work"
+trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+cargo build --release --quiet
+binary=target/release/bac-metrics
+export DATA_DIR="$work/data" RUST_LOG=warn
+python3 - "$work" "$rows" <<'PY'
+import csv, datetime, random, sys
+work, rows = sys.argv[1], int(sys.argv[2])
+random.seed(7)
+units = ["NORTH-PHONE", "NORTH-DIGITAL", "SOUTH-PHONE", "SOUTH-WALKIN"]
+with open(f"{work}/org-units.csv", "w", newline="") as f:
+    w = csv.writer(f); w.writerow(["code", "name", "parent_code"])
+    w.writerows([["BAC", "Agency", ""], ["NORTH", "North", "BAC"], ["SOUTH", "South", "BAC"]])
+    w.writerows([[u, u, u.split("-")[0]] for u in units])
+with open(f"{work}/topics.csv", "w", newline="") as f:
+    w = csv.writer(f); w.writerow(["code", "name"]); w.writerows([[f"T{i}", f"Topic {i}"] for i in range(6)])
+agents = [f"agent{i}@bac.example.gov" for i in range(40)]
+with open(f"{work}/users.csv", "w", newline="") as f:
+    w = csv.writer(f); w.writerow(["email", "display_name", "role", "org_unit_code"])
+    w.writerows([[a, f"Agent {i}", "agent", units[i % 4]] for i, a in enumerate(agents)])
+channels = ["phone", "chat", "email", "in_person", "mail", "web_self_service", "ivr", "sms"]
+start = datetime.datetime(2024, 11, 1, tzinfo=datetime.timezone.utc)
+step = max(1, int((datetime.datetime.now(datetime.timezone.utc) - start).total_seconds() // (rows + 1)))
+with open(f"{work}/interactions.csv", "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow("source,external_id,channel,org_unit_code,agent_email,customer_ref,business_name,contact_name,email,phone,topic_code,started_at,wait_seconds,handle_seconds,transfers,abandoned,outcome".split(","))
+    for i in range(rows):
+        c = random.choice(channels); assisted = c in channels[:5]; queued = c in ("phone", "chat")
+        abandoned = queued and random.random() < 0.07
+        customer = f"C{random.randrange(200000)}" if random.random() < 0.8 else ""
+        w.writerow(["bench", i, c, units[i % 4], agents[(i * 7) % 40] if assisted and not abandoned else "",
+                    customer, f"Business {customer}" if customer else "", "", "", "", f"T{i % 6}",
+                    (start + datetime.timedelta(seconds=i * step)).isoformat(),
+                    random.randrange(300) if queued else "", random.randrange(60, 1200) if assisted and not abandoned else "",
+                    0, "true" if abandoned else "false",
+                    "" if abandoned else random.choice(["resolved", "unresolved", "referred", "escalated"])])
+PY
+for kind in org-units topics users; do "$binary" import "$kind" "$work/$kind.csv" >/dev/null; done
+# Keep the cluster up between commands, as a running server would.
+BIND=127.0.0.1:0 "$binary" serve >"$work/serve.log" 2>&1 &
+server=$!
+sleep 3
+echo "importing $rows interactions (IMPORT_BATCH_SIZE=${IMPORT_BATCH_SIZE:-1000}, IMPORT_WORKERS=${IMPORT_WORKERS:-2})"
+begin=$(date +%s.%N)
+"$binary" import interactions "$work/interactions.csv" >"$work/report.json"
+end=$(date +%s.%N)
+python3 - "$work/report.json" "$begin" "$end" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1])); seconds = float(sys.argv[3]) - float(sys.argv[2])
+print(f"rows {report['rows_read']}, inserted {report['inserted']}, rejected {report['rejected']}, "
+      f"{seconds:.1f} s, {report['rows_read'] / seconds:,.0f} rows/s")
+PY
