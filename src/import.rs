@@ -27,6 +27,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     records::{
+        check_code,
         interactions::{record_batch, CustomerSubmission, InteractionSubmission},
         surveys::{
             mark_answered_invitations, record_invitation_batch, record_response_batch, Answers,
@@ -954,17 +955,7 @@ fn org_unit_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcom
                 })?,
         ),
     };
-    let valid_code = code.len() <= 64
-        && code
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-')
-        && !code.starts_with(['_', '-']);
-    if !valid_code {
-        return Err(AppError::bad_input(
-            "code",
-            "must be 1–64 upper-case letters, digits, `_` or `-`",
-        ));
-    }
+    check_code("code", &code)?;
     let existing: Option<OrgUnit> = org_units::table
         .filter(org_units::code.eq(&code))
         .select(OrgUnit::as_select())
@@ -994,16 +985,7 @@ fn org_unit_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcom
 fn topic_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> {
     let code = row.required("code")?;
     let name = row.required("name")?;
-    if code.len() > 64
-        || !code
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-')
-    {
-        return Err(AppError::bad_input(
-            "code",
-            "must be 1–64 upper-case letters, digits, `_` or `-`",
-        ));
-    }
+    check_code("code", &code)?;
     let existing: Option<Topic> = topics::table
         .filter(topics::code.eq(&code))
         .select(Topic::as_select())

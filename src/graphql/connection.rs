@@ -135,6 +135,30 @@ fn decode_cursor<Key: DeserializeOwned>(cursor: &str, argument: &str) -> AppResu
         .ok_or_else(|| AppError::bad_input(argument, "is not a cursor returned by this list"))
 }
 
+/// Applies a `(timestamp, id)`-keyed page (`after`/`before`, order, limit) to a boxed Diesel
+/// query: rows sharing a timestamp are ordered by id, so cursors never skip or repeat a row.
+#[macro_export]
+macro_rules! page_by_time {
+    ($query:expr, $time:expr, $id:expr, $page:expr) => {{
+        let mut query = $query;
+        if let Some((at, id)) = $page.after {
+            query = query.filter($time.gt(at).or($time.eq(at).and($id.gt(id))));
+        }
+        if let Some((at, id)) = $page.before {
+            query = query.filter($time.lt(at).or($time.eq(at).and($id.lt(id))));
+        }
+        match $page.direction {
+            $crate::graphql::connection::Direction::Forward => {
+                query.order(($time.asc(), $id.asc()))
+            }
+            $crate::graphql::connection::Direction::Backward => {
+                query.order(($time.desc(), $id.desc()))
+            }
+        }
+        .limit($page.fetch_limit())
+    }};
+}
+
 /// Applies an id-keyed page (`after`/`before`, order, limit) to a boxed Diesel query.
 #[macro_export]
 macro_rules! page_by_id {

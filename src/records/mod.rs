@@ -4,7 +4,28 @@
 pub mod interactions;
 pub mod surveys;
 
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
+
+/// Reference codes (org units, topics, courses) are 1–64 upper-case letters, digits, `_` or `-`,
+/// starting with a letter or digit: what the database's CHECK constraints accept.
+pub fn check_code(field: &str, code: &str) -> AppResult<()> {
+    let valid = code.len() <= 64
+        && code
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::bad_input(
+            field,
+            "must be 1–64 upper-case letters, digits, `_` or `-`",
+        ))
+    }
+}
 
 /// What happened to one submitted row.
 #[derive(Debug)]

@@ -20,6 +20,7 @@ use crate::{
         filters::parse_id,
         organisation::types::{OrgUnitType, TopicType, UserType},
     },
+    records::check_code,
 };
 
 /// A new staff member or service account.
@@ -32,27 +33,6 @@ pub struct CreateUserInput {
     /// At least 12 characters. Omit for a service account (it signs in with minted tokens only).
     #[graphql(secret)]
     pub password: Option<String>,
-}
-
-/// Codes are upper case letters, digits, `_` and `-` (what the database accepts).
-fn check_code(field: &str, code: &str) -> Result<(), AppError> {
-    let valid = !code.is_empty()
-        && code.len() <= 64
-        && code
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if valid {
-        Ok(())
-    } else {
-        Err(AppError::bad_input(
-            field,
-            "must be 1–64 upper-case letters, digits, `_` or `-`",
-        ))
-    }
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), AppError> {

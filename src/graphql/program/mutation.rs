@@ -87,18 +87,7 @@ impl ProgramMutation {
         description: Option<String>,
     ) -> Result<TrainingCourseType> {
         let principal = ctx.scope().authorize(Action::Administer)?.clone();
-        if code.is_empty()
-            || code.len() > 64
-            || !code
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-')
-        {
-            return Err(AppError::bad_input(
-                "code",
-                "must be 1–64 upper-case letters, digits, `_` or `-`",
-            )
-            .into());
-        }
+        crate::records::check_code("code", &code)?;
         if title.trim().is_empty() {
             return Err(AppError::bad_input("title", "must not be empty").into());
         }

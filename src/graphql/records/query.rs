@@ -14,12 +14,13 @@ use crate::{
     },
     error::AppError,
     graphql::{
-        connection::{Direction, KeysetConnection, PageRequest},
+        connection::{KeysetConnection, PageRequest},
         context::ContextExt,
         filters::{local_date_range, org_unit_subtrees, parse_id, parse_ids, topic_ids},
         records::types::{CustomerType, InteractionType, SurveyInvitationType, SurveyResponseType},
         scalars::Date,
     },
+    page_by_id, page_by_time,
 };
 
 /// Narrows `interactions` (and the surveys about them). All given conditions must hold.
@@ -180,51 +181,33 @@ impl RecordsQuery {
         let want_total = ctx.look_ahead().field("totalCount").exists();
         let zone = ctx.services().config.reporting.time_zone;
         let query_page = page.clone();
-        let (rows, total) =
-            ctx.database()
-                .run(move |connection| {
-                    let resolved = ResolvedInteractionFilter::resolve(connection, filter, zone)?;
-                    let scoped = || {
-                        let mut query = resolved.apply(interactions::table.into_boxed());
-                        if let Some(visible) = visible::interactions(record_scope) {
-                            query = query.filter(visible);
-                        }
-                        query
-                    };
-                    let mut query = scoped();
-                    if let Some((at, id)) = query_page.after {
-                        query = query.filter(
-                            interactions::started_at
-                                .gt(at)
-                                .or(interactions::started_at.eq(at).and(interactions::id.gt(id))),
-                        );
+        let (rows, total) = ctx
+            .database()
+            .run(move |connection| {
+                let resolved = ResolvedInteractionFilter::resolve(connection, filter, zone)?;
+                let scoped = || {
+                    let mut query = resolved.apply(interactions::table.into_boxed());
+                    if let Some(visible) = visible::interactions(record_scope) {
+                        query = query.filter(visible);
                     }
-                    if let Some((at, id)) = query_page.before {
-                        query = query.filter(
-                            interactions::started_at
-                                .lt(at)
-                                .or(interactions::started_at.eq(at).and(interactions::id.lt(id))),
-                        );
-                    }
-                    query =
-                        match query_page.direction {
-                            Direction::Forward => query
-                                .order((interactions::started_at.asc(), interactions::id.asc())),
-                            Direction::Backward => query
-                                .order((interactions::started_at.desc(), interactions::id.desc())),
-                        };
-                    let rows: Vec<Interaction> = query
-                        .select(Interaction::as_select())
-                        .limit(query_page.fetch_limit())
-                        .load(connection)?;
-                    let total = if want_total {
-                        scoped().count().get_result(connection)?
-                    } else {
-                        0
-                    };
-                    Ok((rows, total))
-                })
-                .await?;
+                    query
+                };
+                let rows: Vec<Interaction> = page_by_time!(
+                    scoped(),
+                    interactions::started_at,
+                    interactions::id,
+                    query_page
+                )
+                .select(Interaction::as_select())
+                .load(connection)?;
+                let total = if want_total {
+                    scoped().count().get_result(connection)?
+                } else {
+                    0
+                };
+                Ok((rows, total))
+            })
+            .await?;
         ctx.loaders()
             .prefetch_for_interactions(&rows, ctx.look_ahead().field("edges").field("node"))
             .await?;
@@ -316,39 +299,14 @@ impl RecordsQuery {
                     }
                     query
                 };
-                let mut query = scoped();
-                if let Some((at, id)) = query_page.after {
-                    query = query.filter(
-                        survey_responses::submitted_at
-                            .gt(at)
-                            .or(survey_responses::submitted_at
-                                .eq(at)
-                                .and(survey_responses::id.gt(id))),
-                    );
-                }
-                if let Some((at, id)) = query_page.before {
-                    query = query.filter(
-                        survey_responses::submitted_at
-                            .lt(at)
-                            .or(survey_responses::submitted_at
-                                .eq(at)
-                                .and(survey_responses::id.lt(id))),
-                    );
-                }
-                query = match query_page.direction {
-                    Direction::Forward => query.order((
-                        survey_responses::submitted_at.asc(),
-                        survey_responses::id.asc(),
-                    )),
-                    Direction::Backward => query.order((
-                        survey_responses::submitted_at.desc(),
-                        survey_responses::id.desc(),
-                    )),
-                };
-                let rows: Vec<SurveyResponse> = query
-                    .select(SurveyResponse::as_select())
-                    .limit(query_page.fetch_limit())
-                    .load(connection)?;
+                let rows: Vec<SurveyResponse> = page_by_time!(
+                    scoped(),
+                    survey_responses::submitted_at,
+                    survey_responses::id,
+                    query_page
+                )
+                .select(SurveyResponse::as_select())
+                .load(connection)?;
                 let total = if want_total {
                     scoped().count().get_result(connection)?
                 } else {
@@ -422,39 +380,14 @@ impl RecordsQuery {
                     }
                     query
                 };
-                let mut query = scoped();
-                if let Some((at, id)) = query_page.after {
-                    query = query.filter(
-                        survey_invitations::sent_at
-                            .gt(at)
-                            .or(survey_invitations::sent_at
-                                .eq(at)
-                                .and(survey_invitations::id.gt(id))),
-                    );
-                }
-                if let Some((at, id)) = query_page.before {
-                    query = query.filter(
-                        survey_invitations::sent_at
-                            .lt(at)
-                            .or(survey_invitations::sent_at
-                                .eq(at)
-                                .and(survey_invitations::id.lt(id))),
-                    );
-                }
-                query = match query_page.direction {
-                    Direction::Forward => query.order((
-                        survey_invitations::sent_at.asc(),
-                        survey_invitations::id.asc(),
-                    )),
-                    Direction::Backward => query.order((
-                        survey_invitations::sent_at.desc(),
-                        survey_invitations::id.desc(),
-                    )),
-                };
-                let rows: Vec<SurveyInvitation> = query
-                    .select(SurveyInvitation::as_select())
-                    .limit(query_page.fetch_limit())
-                    .load(connection)?;
+                let rows: Vec<SurveyInvitation> = page_by_time!(
+                    scoped(),
+                    survey_invitations::sent_at,
+                    survey_invitations::id,
+                    query_page
+                )
+                .select(SurveyInvitation::as_select())
+                .load(connection)?;
                 let total = if want_total {
                     scoped().count().get_result(connection)?
                 } else {
@@ -502,20 +435,8 @@ impl RecordsQuery {
                     }
                     query
                 };
-                let mut query = scoped();
-                if let Some(id) = query_page.after {
-                    query = query.filter(customers::id.gt(id));
-                }
-                if let Some(id) = query_page.before {
-                    query = query.filter(customers::id.lt(id));
-                }
-                query = match query_page.direction {
-                    Direction::Forward => query.order(customers::id.asc()),
-                    Direction::Backward => query.order(customers::id.desc()),
-                };
-                let rows: Vec<Customer> = query
+                let rows: Vec<Customer> = page_by_id!(scoped(), customers::id, query_page)
                     .select(Customer::as_select())
-                    .limit(query_page.fetch_limit())
                     .load(connection)?;
                 let total = if want_total {
                     scoped().count().get_result(connection)?
