@@ -592,6 +592,8 @@ pub fn run(
 /// Like [`run`], writing interaction and survey batches through `workers` connections at once
 /// (PostgreSQL spends most of an import maintaining indexes, on one core per connection). The
 /// reader stays one thread and memory stays bounded: at most `workers` batches wait in line.
+/// With more than one worker, two rows of one file with the same key and different content in
+/// batches written at the same time resolve by commit order rather than file order.
 /// Org units, topics and users are imported in file order on one connection, because a row
 /// may name an earlier one.
 pub fn run_parallel(
