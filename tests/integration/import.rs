@@ -309,3 +309,56 @@ async fn the_import_command_reads_files_and_signals_rejected_rows() {
     assert_eq!(codes, vec!["LICENSING", "TAXES", "ZONING"]);
     std::fs::remove_dir_all(&directory).ok();
 }
+
+#[tokio::test]
+async fn parallel_writers_import_every_row_once() {
+    let app = TestApp::spawn_with(&[("IMPORT_BATCH_SIZE", "7"), ("IMPORT_WORKERS", "3")]).await;
+    let world = fixture::build(&app).await;
+    let mut file = String::from(HEADER);
+    for index in 0..100 {
+        let unit = ["TEAM-A1", "TEAM-A2", "TEAM-B1"][index % 3];
+        file.push_str(&format!(
+            "\npar,{index},phone,{unit},,CRM-{},,,,,LICENSING,2026-11-01T09:{:02}:00-05:00,10,,0,false,",
+            index % 11,
+            index % 60
+        ));
+    }
+    file.push_str("\npar,bad,phone,NOWHERE,,,,,,,,2026-11-01T09:00:00-05:00,,,,,\n");
+    let (status, report) = upload(
+        &app,
+        Some(world.token(Role::Ingest)),
+        "interactions",
+        "text/csv",
+        &file,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["inserted"].as_i64(), report["rejected"].as_i64()),
+        (Some(100), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["batches"], 15);
+    assert_eq!(report["rejected_rows"][0]["line"], 102);
+    // A second run through three writers finds every row already there.
+    let (_, again) = upload(
+        &app,
+        Some(world.token(Role::Ingest)),
+        "interactions",
+        "text/csv",
+        &file,
+    )
+    .await;
+    assert_eq!(
+        (again["inserted"].as_i64(), again["unchanged"].as_i64()),
+        (Some(0), Some(100)),
+        "{again}"
+    );
+    use bac_metrics::db::schema::interactions;
+    let stored: i64 = interactions::table
+        .filter(interactions::source.eq("par"))
+        .count()
+        .get_result(&mut app.connection())
+        .unwrap();
+    assert_eq!(stored, 100);
+}
