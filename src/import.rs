@@ -266,6 +266,14 @@ impl ImportReport {
         }
     }
 
+    /// Rows split badly are reported as they are read and the rest per batch: put both in
+    /// file order.
+    fn finished(mut self) -> Self {
+        self.rejected_rows.sort_by_key(|issue| issue.line);
+        self.conflict_rows.sort_by_key(|issue| issue.line);
+        self
+    }
+
     fn reject(&mut self, line: u64, error: &AppError) {
         self.rejected += 1;
         if self.rejected_rows.len() < MAX_LISTED_ISSUES {
@@ -421,6 +429,28 @@ impl<R: Read> RowSource<R> {
         }
     }
 
+    /// Up to `batch_size` rows; rows that cannot be split into cells are counted and rejected
+    /// in `report` on the way. `None` once the input is exhausted.
+    fn next_batch(
+        &mut self,
+        kind: ImportKind,
+        batch_size: usize,
+        report: &mut ImportReport,
+    ) -> Option<Vec<Row>> {
+        let batch_size = batch_size.max(1);
+        let mut batch = Vec::with_capacity(batch_size);
+        while batch.len() < batch_size {
+            match self.next(kind) {
+                Some(Ok(row)) => batch.push(row),
+                Some(Err((line, error))) => report.reject(line, &error),
+                None if batch.is_empty() => return None,
+                None => break,
+            }
+            report.rows_read += 1;
+        }
+        Some(batch)
+    }
+
     /// The next row, `Err` for a row that cannot even be split into cells, `None` at the end.
     fn next(&mut self, kind: ImportKind) -> Option<Result<Row, (u64, AppError)>> {
         match self {
@@ -555,38 +585,15 @@ pub fn run(
 ) -> AppResult<ImportReport> {
     let mut source = RowSource::open(kind, format, input)?;
     let mut report = ImportReport::new(kind);
-    let batch_size = context.batch_size.max(1);
-    let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
-    loop {
-        let next = source.next(kind);
-        let finished = next.is_none();
-        match next {
-            Some(Ok(row)) => {
-                report.rows_read += 1;
-                batch.push(row);
-            }
-            Some(Err((line, error))) => {
-                report.rows_read += 1;
-                report.reject(line, &error);
-            }
-            None => {}
-        }
-        if batch.len() >= batch_size || (finished && !batch.is_empty()) {
-            let rows = std::mem::take(&mut batch);
-            let outcomes = write_batch(connection, kind, &rows, context)?;
-            tally_batch(
-                &mut report,
-                &rows.iter().map(|row| row.line).collect::<Vec<_>>(),
-                &outcomes,
-            );
-        }
-        if finished {
-            // Rows split badly are reported as they are read, the rest per batch.
-            report.rejected_rows.sort_by_key(|issue| issue.line);
-            report.conflict_rows.sort_by_key(|issue| issue.line);
-            return Ok(report);
-        }
+    while let Some(rows) = source.next_batch(kind, context.batch_size, &mut report) {
+        let outcomes = write_batch(connection, kind, &rows, context)?;
+        tally_batch(
+            &mut report,
+            &rows.iter().map(|row| row.line).collect::<Vec<_>>(),
+            &outcomes,
+        );
     }
+    Ok(report.finished())
 }
 
 /// Like [`run`], writing interaction and survey batches through `workers` connections at once
@@ -615,7 +622,6 @@ pub fn run_parallel(
     }
     let mut source = RowSource::open(kind, format, input)?;
     let mut report = ImportReport::new(kind);
-    let batch_size = context.batch_size.max(1);
     type BatchResult = AppResult<(Vec<u64>, Vec<RowOutcome>)>;
     let (batch_sender, batch_receiver) = std::sync::mpsc::sync_channel::<Vec<Row>>(workers);
     let batch_receiver = std::sync::Mutex::new(batch_receiver);
@@ -658,29 +664,14 @@ pub fn run_parallel(
                 failure.get_or_insert(error);
             }
         };
-        let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
-        loop {
-            let next = source.next(kind);
-            let finished = next.is_none();
-            match next {
-                Some(Ok(row)) => {
-                    report.rows_read += 1;
-                    batch.push(row);
-                }
-                Some(Err((line, error))) => {
-                    report.rows_read += 1;
-                    report.reject(line, &error);
-                }
-                None => {}
-            }
-            let full = batch.len() >= batch_size || (finished && !batch.is_empty());
-            if full && batch_sender.send(std::mem::take(&mut batch)).is_err() {
+        while let Some(rows) = source.next_batch(kind, context.batch_size, &mut report) {
+            if batch_sender.send(rows).is_err() {
                 break; // Every worker stopped; their error is among the results.
             }
             while let Ok(result) = result_receiver.try_recv() {
                 absorb(result, &mut report, &mut failure);
             }
-            if finished || failure.is_some() {
+            if failure.is_some() {
                 break;
             }
         }
@@ -689,12 +680,10 @@ pub fn run_parallel(
             absorb(result, &mut report, &mut failure);
         }
     });
-    if let Some(error) = failure {
-        return Err(error);
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(report.finished()),
     }
-    report.rejected_rows.sort_by_key(|issue| issue.line);
-    report.conflict_rows.sort_by_key(|issue| issue.line);
-    Ok(report)
 }
 
 /// One batch in one transaction with its audit event. If the database refuses the batch as a

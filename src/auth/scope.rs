@@ -180,6 +180,26 @@ pub mod visible {
             .select(org_units::id)
     }
 
+    /// Whether a write aimed at `org_unit_id` falls inside `scope`: anywhere for `All`, within
+    /// the subtree for `Subtree`, nowhere for an own-records scope (units are not "own").
+    pub fn org_unit_in_scope(
+        connection: &mut PgConnection,
+        scope: RecordScope,
+        org_unit_id: i64,
+    ) -> QueryResult<bool> {
+        match scope {
+            RecordScope::All => Ok(true),
+            RecordScope::Own(_) => Ok(false),
+            RecordScope::Subtree(root) => {
+                let inside: i64 = subtree(root)
+                    .filter(org_units::id.eq(org_unit_id))
+                    .count()
+                    .get_result(connection)?;
+                Ok(inside > 0)
+            }
+        }
+    }
+
     /// Agents: what they handled. Supervisors: what their subtree handled.
     pub fn interactions(scope: RecordScope) -> Filter<interactions::table> {
         match scope {

@@ -297,17 +297,11 @@ impl ProgramMutation {
                             format!("no org unit `{}`", input.org_unit_code),
                         )
                     })?;
-                if let crate::auth::RecordScope::Subtree(root) = record_scope {
-                    let inside: i64 = visible::subtree(root)
-                        .filter(org_units::id.eq(org_unit_id))
-                        .count()
-                        .get_result(connection)?;
-                    if inside == 0 {
-                        return Err(AppError::Forbidden(format!(
-                            "{} is outside your org unit",
-                            input.org_unit_code
-                        )));
-                    }
+                if !visible::org_unit_in_scope(connection, record_scope, org_unit_id)? {
+                    return Err(AppError::Forbidden(format!(
+                        "{} is outside your org unit",
+                        input.org_unit_code
+                    )));
                 }
                 let allocation: ResourceAllocation =
                     diesel::insert_into(resource_allocations::table)
