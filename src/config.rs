@@ -29,6 +29,7 @@
 //! | `REPORTING_TZ` | `America/New_York` | Time zone that reporting periods are cut in. |
 //! | `FISCAL_YEAR_START_MONTH` | `7` | First month of the fiscal year (named by the calendar year it ends in). |
 //! | `MIN_CELL_SIZE` | `10` | Smallest survey denominator shown to the `analyst` role. |
+//! | `METRICS_SOURCE` | `auto` | Where `metrics` reads from: `auto` (the daily rollups whenever they can answer, else the records) or `base` (always the records; slower, for checking the rollups). |
 //! | `LOG_FORMAT` | `pretty` | `json` for one JSON object per log line. |
 //! | `RUST_LOG` | `info` | Log filter (tracing-subscriber `EnvFilter` syntax). |
 
@@ -89,6 +90,16 @@ pub struct ReportingSettings {
     pub time_zone: Tz,
     pub fiscal_year_start_month: u32,
     pub min_cell_size: i64,
+    pub source: MetricsSource,
+}
+
+/// Where metric requests are answered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsSource {
+    /// The daily rollups when they can answer the request, otherwise the records.
+    Auto,
+    /// Always the records (interactions, responses, invitations).
+    Base,
 }
 
 /// Everything the application needs to know about its surroundings.
@@ -169,6 +180,16 @@ impl Config {
                 problem: "must be a month number from 1 to 12".into(),
             });
         }
+        let metrics_source = match get("METRICS_SOURCE").as_deref().map(str::trim) {
+            None | Some("auto") => MetricsSource::Auto,
+            Some("base") => MetricsSource::Base,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "METRICS_SOURCE",
+                    problem: format!("`{other}` is not `auto` or `base`"),
+                })
+            }
+        };
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -218,6 +239,7 @@ impl Config {
                 time_zone,
                 fiscal_year_start_month,
                 min_cell_size: positive(&get, "MIN_CELL_SIZE", 10)? as i64,
+                source: metrics_source,
             },
             log_format,
             import_batch_size: positive(&get, "IMPORT_BATCH_SIZE", 1000)?.min(5000) as usize,

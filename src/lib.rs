@@ -11,6 +11,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod import;
+pub mod metrics;
 pub mod rate_limit;
 pub mod records;
 pub mod secrets;

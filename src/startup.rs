@@ -13,6 +13,7 @@ use crate::{
     error::AppResult,
     graphql::{build_schema, Services},
     http::{self, AppState},
+    metrics::MetricsService,
     rate_limit::RateLimiter,
     secrets::Secrets,
 };
@@ -54,6 +55,11 @@ impl Application {
             hasher,
             config.tokens.clone(),
         );
+        let metrics = MetricsService::new(&config);
+        // The rollups must cut days in the configured zone; a request retries if this fails.
+        if let Err(error) = metrics.align(&database).await {
+            tracing::warn!(%error, "could not check the metric rollups' time zone at start-up");
+        }
         let schema = build_schema(
             &config,
             Services {
@@ -65,6 +71,7 @@ impl Application {
                     config.survey_submissions_per_minute,
                     std::time::Duration::from_secs(60),
                 )),
+                metrics: metrics.clone(),
             },
         );
         let state = AppState {
@@ -72,6 +79,7 @@ impl Application {
             database,
             auth,
             config: config.clone(),
+            metrics,
         };
         let app_state = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {

@@ -125,7 +125,29 @@ impl Principal {
     }
 }
 
+/// What a caller may see of the metrics (DESIGN §3's metrics column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsAccess {
+    /// Whose interactions the metrics are computed over.
+    pub records: RecordScope,
+    /// Survey-based cells with a smaller denominator are suppressed (`analyst`).
+    pub min_cell_size: Option<i64>,
+    /// Whether the caller may group or filter by agent.
+    pub may_break_down_by_agent: bool,
+}
+
 impl Scope {
+    /// The metrics this caller may see, or `UNAUTHENTICATED`/`FORBIDDEN`. `min_cell_size` is the
+    /// configured suppression threshold, applied to the roles that see aggregates only.
+    pub fn metrics_access(&self, min_cell_size: i64) -> AppResult<MetricsAccess> {
+        let principal = self.authorize(Action::ReadMetrics)?;
+        Ok(MetricsAccess {
+            records: principal.record_scope(),
+            min_cell_size: (principal.role == Role::Analyst).then_some(min_cell_size),
+            may_break_down_by_agent: is_allowed(principal.role, Action::IdentifyAgents),
+        })
+    }
+
     /// The caller, or `UNAUTHENTICATED` saying why not.
     pub fn principal(&self) -> AppResult<&Principal> {
         match self {
@@ -197,6 +219,22 @@ pub mod visible {
                     .get_result(connection)?;
                 Ok(inside > 0)
             }
+        }
+    }
+
+    /// The metrics engine's restriction of rows that carry `org_unit_id` and `agent_id` columns
+    /// (rollup cells or interactions) to `scope`: SQL text using the bind parameter
+    /// `$parameter`, and the id to bind to it. `None` means no restriction.
+    pub fn metric_rows_sql(scope: RecordScope, parameter: usize) -> Option<(String, i64)> {
+        match scope {
+            RecordScope::All => None,
+            RecordScope::Own(user_id) => Some((format!("r.agent_id = ${parameter}"), user_id)),
+            RecordScope::Subtree(root) => Some((
+                format!(
+                    "r.org_unit_id IN (SELECT id FROM org_units WHERE path @> ARRAY[${parameter}::bigint])"
+                ),
+                root,
+            )),
         }
     }
 

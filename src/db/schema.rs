@@ -47,6 +47,15 @@ diesel::table! {
         abandoned -> Bool,
         outcome -> Nullable<Text>,
         created_at -> Timestamptz,
+        followed_by_assisted_within_7_days -> Bool,
+        followed_by_assisted_within_24_hours -> Bool,
+    }
+}
+
+diesel::table! {
+    metric_settings (singleton) {
+        singleton -> Bool,
+        time_zone -> Text,
     }
 }
 
@@ -212,10 +221,6 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_events -> users (actor_id));
-diesel::joinable!(interactions -> customers (customer_id));
-diesel::joinable!(interactions -> org_units (org_unit_id));
-diesel::joinable!(interactions -> topics (topic_id));
-diesel::joinable!(interactions -> users (agent_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(resource_allocations -> org_units (org_unit_id));
 diesel::joinable!(service_standards -> org_units (org_unit_id));
@@ -232,6 +237,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     customers,
     interactions,
+    metric_settings,
     org_units,
     refresh_tokens,
     resource_allocations,

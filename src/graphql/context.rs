@@ -9,6 +9,7 @@ use crate::{
     config::Config,
     db::Database,
     graphql::loaders::Loaders,
+    metrics::MetricsService,
     rate_limit::RateLimiter,
 };
 
@@ -30,6 +31,7 @@ pub struct Services {
     pub config: Arc<Config>,
     pub pseudonymizer: Pseudonymizer,
     pub survey_rate_limiter: Arc<RateLimiter>,
+    pub metrics: MetricsService,
 }
 
 /// Typed access to the request and service data from a resolver's [`Context`].

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod context;
 pub mod filters;
 pub mod loaders;
+pub mod metrics;
 pub mod organisation;
 pub mod program;
 pub mod records;
@@ -34,6 +35,7 @@ pub struct QueryRoot(
     organisation::OrganisationQuery,
     records::RecordsQuery,
     program::ProgramQuery,
+    metrics::MetricsQueryRoot,
     audit::AuditQuery,
 );
 

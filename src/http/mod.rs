@@ -20,6 +20,7 @@ pub struct AppState {
     pub database: Database,
     pub auth: AuthService,
     pub config: Arc<Config>,
+    pub metrics: crate::metrics::MetricsService,
 }
 
 /// Registers every route.

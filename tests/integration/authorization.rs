@@ -43,6 +43,9 @@ struct QueryCase {
     totals: &'static [(Role, i64)],
 }
 
+/// Interactions in November 2026 (the fixture's three are on 2026-11-02).
+const METRICS_QUERY: &str = "{ metrics(query: { metrics: [INTERACTIONS], from: \"2026-11-01\", to: \"2026-11-30\" }) { rows { values { numerator } } } }";
+
 fn query_cases(world: &World) -> Vec<QueryCase> {
     let list =
         |field: &'static str, allowed: &'static [Role], totals: &'static [(Role, i64)]| QueryCase {
@@ -123,6 +126,25 @@ fn query_cases(world: &World) -> Vec<QueryCase> {
             &[(Role::Supervisor, 1), (Role::Analyst, 1)],
         ),
         list("serviceStandards", READERS, &[(Role::Agent, 1)]),
+        QueryCase {
+            field: "metrics",
+            query: METRICS_QUERY.into(),
+            allowed: READERS,
+            totals: &[],
+        },
+        QueryCase {
+            field: "metricCatalog",
+            query: "{ metricCatalog { metric formula } }".into(),
+            allowed: READERS,
+            totals: &[],
+        },
+        QueryCase {
+            field: "serviceStandardAttainment",
+            query: "{ serviceStandardAttainment(from: \"2026-11-01\", to: \"2026-11-30\") { target met } }"
+                .into(),
+            allowed: READERS,
+            totals: &[],
+        },
         list("auditEvents", AUDIT, &[]),
         QueryCase {
             field: "verifyAuditChain",
@@ -578,4 +600,36 @@ async fn lists_page_with_stable_keyset_cursors() {
         .post(Some(&token), page, json!({ "first": 1, "last": 1 }))
         .await;
     assert_eq!(first_error_code(&body), Some("BAD_USER_INPUT"));
+}
+
+#[tokio::test]
+async fn metrics_cover_each_roles_scope() {
+    let app = TestApp::spawn().await;
+    let world = fixture::build(&app).await;
+    // The agent handled one of the three interactions; the supervisor's office two.
+    for (role, expected) in [
+        (Role::Agent, 1.0),
+        (Role::Supervisor, 2.0),
+        (Role::Analyst, 3.0),
+        (Role::Auditor, 3.0),
+        (Role::Admin, 3.0),
+    ] {
+        let (_, body) = app.post(Some(world.token(role)), METRICS_QUERY, json!({})).await;
+        assert_eq!(
+            body["data"]["metrics"]["rows"][0]["values"][0]["numerator"], expected,
+            "{role:?}: {body}"
+        );
+    }
+    // The other agent sees only their own interaction, never the first agent's.
+    let (_, body) = app
+        .post(Some(&world.other_agent_token), METRICS_QUERY, json!({}))
+        .await;
+    assert_eq!(body["data"]["metrics"]["rows"][0]["values"][0]["numerator"], 1.0);
+    // Asking for the first agent's id by filter yields nothing rather than their numbers.
+    let query = format!(
+        "{{ metrics(query: {{ metrics: [INTERACTIONS], from: \"2026-11-01\", to: \"2026-11-30\", filter: {{ agentIds: [\"{}\"] }} }}) {{ rows {{ channel }} }} }}",
+        world.agent_id
+    );
+    let (_, body) = app.post(Some(&world.other_agent_token), &query, json!({})).await;
+    assert_eq!(body["data"]["metrics"]["rows"], json!([]), "{body}");
 }

@@ -1,0 +1,7 @@
+//! The reporting API: `metrics`, `metricCatalog` and `serviceStandardAttainment`.
+
+pub mod attainment;
+pub mod query;
+pub mod types;
+
+pub use query::MetricsQueryRoot;

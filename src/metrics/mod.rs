@@ -1,0 +1,202 @@
+//! The metrics engine (DESIGN §4): the metric catalogue, reporting periods, statistics, the
+//! one-statement reporting query, and the daily rollups it reads.
+//!
+//! The rollups and the facts behind first contact resolution and containment are maintained by
+//! the database itself (migration `metrics_rollup`: statement-level triggers on every insert of
+//! interactions, survey invitations and responses), so every write path — API, import, seed,
+//! or plain SQL — keeps them exact. This module keeps their reporting time zone equal to the
+//! configuration's and turns requests into SQL.
+
+pub mod catalog;
+pub mod engine;
+pub mod period;
+pub mod statistics;
+
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
+
+use diesel::{pg::PgConnection, prelude::*, Connection};
+
+pub use engine::{
+    Dimension, MetricValue, MetricsFilter, MetricsRequest, ReportRow, ReportingRules, Source,
+};
+pub use period::{FiscalCalendar, Granularity};
+
+use crate::{
+    auth::scope::MetricsAccess,
+    config::Config,
+    db::{schema::metric_settings, Database},
+    error::AppResult,
+};
+
+/// Every additive measure of the rollups and the measure views, in column order.
+pub const MEASURES: &[&str] = &[
+    "interactions",
+    "queued",
+    "queued_abandoned",
+    "answered_timed",
+    "answered_wait_sum",
+    "answered_wait_squares",
+    "answered_within_10",
+    "answered_within_15",
+    "answered_within_20",
+    "answered_within_30",
+    "answered_within_45",
+    "answered_within_60",
+    "answered_within_90",
+    "answered_within_120",
+    "answered_within_180",
+    "answered_within_300",
+    "handled",
+    "handled_transferred",
+    "handled_first_contact_resolved",
+    "handled_timed",
+    "handle_sum",
+    "handle_squares",
+    "self_service_known",
+    "self_service_contained",
+    "satisfaction_answers",
+    "satisfaction_favourable",
+    "trust_answers",
+    "trust_favourable",
+    "effectiveness_answers",
+    "effectiveness_favourable",
+    "ease_answers",
+    "ease_favourable",
+    "efficiency_answers",
+    "efficiency_favourable",
+    "transparency_answers",
+    "transparency_favourable",
+    "helpfulness_answers",
+    "helpfulness_favourable",
+    "resolved_answers",
+    "resolved_yes",
+    "invitations",
+    "invitations_answered",
+];
+
+/// Whether `measure` comes from survey responses or invitations (rather than interactions).
+pub fn is_survey_measure(measure: &str) -> bool {
+    MEASURES[24..].contains(&measure)
+}
+
+/// Makes the rollups' days follow `time_zone`: when the stored zone differs, stores the new one
+/// and rebuilds facts and rollups in one transaction. Returns whether it rebuilt.
+pub fn align_time_zone(connection: &mut PgConnection, time_zone: &str) -> AppResult<bool> {
+    connection.transaction(|connection| {
+        let current: String = metric_settings::table
+            .select(metric_settings::time_zone)
+            .for_update()
+            .first(connection)?;
+        if current == time_zone {
+            return Ok(false);
+        }
+        diesel::update(metric_settings::table)
+            .set(metric_settings::time_zone.eq(time_zone))
+            .execute(connection)?;
+        diesel::sql_query("SELECT metric_rollup_rebuild()").execute(connection)?;
+        Ok(true)
+    })
+}
+
+/// The reporting service: rules from the configuration and whether the rollups are known to be
+/// in the configured time zone. Cheap to clone.
+#[derive(Clone)]
+pub struct MetricsService {
+    rules: ReportingRules,
+    min_cell_size: i64,
+    aligned: Arc<AtomicBool>,
+}
+
+impl MetricsService {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            rules: ReportingRules {
+                time_zone: config.reporting.time_zone,
+                fiscal: FiscalCalendar {
+                    start_month: config.reporting.fiscal_year_start_month,
+                },
+                source: config.reporting.source,
+            },
+            min_cell_size: config.reporting.min_cell_size,
+            aligned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The rules reports are computed under.
+    pub fn rules(&self) -> &ReportingRules {
+        &self.rules
+    }
+
+    /// The configured small-cell threshold.
+    pub fn min_cell_size(&self) -> i64 {
+        self.min_cell_size
+    }
+
+    /// Aligns the rollups with the configured time zone (start-up calls this; a request does it
+    /// itself if start-up could not reach the database).
+    pub async fn align(&self, database: &Database) -> AppResult<()> {
+        let zone = self.rules.time_zone.name().to_owned();
+        let aligned = self.aligned.clone();
+        database
+            .run(move |connection| {
+                if align_time_zone(connection, &zone)? {
+                    tracing::info!(time_zone = %zone, "rebuilt the metric rollups for a new reporting time zone");
+                }
+                aligned.store(true, Ordering::Release);
+                Ok(())
+            })
+            .await
+    }
+
+    /// Computes a report for a caller with `access`. The request is validated first; the
+    /// report itself is one SQL statement.
+    pub async fn report(
+        &self,
+        database: &Database,
+        access: MetricsAccess,
+        request: MetricsRequest,
+    ) -> AppResult<Vec<ReportRow>> {
+        let request = request.validated(&access)?;
+        if !self.aligned.load(Ordering::Acquire) {
+            self.align(database).await?;
+        }
+        let rules = self.rules.clone();
+        database
+            .run(move |connection| engine::compute(connection, &rules, &access, &request))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalogue_measure_is_a_rollup_column() {
+        for entry in catalog::CATALOG {
+            let sums = entry.sums;
+            for measure in [Some(sums.numerator), sums.denominator, sums.squares]
+                .into_iter()
+                .flatten()
+            {
+                assert!(
+                    measure == catalog::ANSWERED_WITHIN_THRESHOLD || MEASURES.contains(&measure),
+                    "{measure} is not a rollup column"
+                );
+            }
+        }
+        for threshold in catalog::ROLLUP_THRESHOLDS {
+            assert!(MEASURES.contains(&format!("answered_within_{threshold}").as_str()));
+        }
+    }
+
+    #[test]
+    fn survey_measures_are_told_apart() {
+        assert!(is_survey_measure("satisfaction_answers"));
+        assert!(is_survey_measure("invitations_answered"));
+        assert!(!is_survey_measure("handled"));
+    }
+}
