@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
-work="$(mktemp -d /tmp/bac-bench-import-XXXXXX)"
+# KEEP_DATA=DIR keeps the cluster and files there for inspection afterwards.
+work="${KEEP_DATA:-$(mktemp -d /tmp/bac-bench-import-XXXXXX)}"
+mkdir -p "$work"
 chmod 755 "$work"
-trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; [ -z "${KEEP_DATA:-}" ] && rm -rf "$work"' EXIT
 cargo build --release --quiet
 binary=target/release/bac-metrics
 export DATA_DIR="$work/data" RUST_LOG=warn
@@ -47,7 +50,8 @@ for kind in org-units topics users; do "$binary" import "$kind" "$work/$kind.csv
 BIND=127.0.0.1:0 "$binary" serve >"$work/serve.log" 2>&1 &
 server=$!
 sleep 3
-echo "importing $rows interactions (IMPORT_BATCH_SIZE=${IMPORT_BATCH_SIZE:-1000}, IMPORT_WORKERS=${IMPORT_WORKERS:-2})"
+if [ -n "${BEFORE_IMPORT:-}" ]; then eval "$BEFORE_IMPORT"; fi
+echo "importing $rows interactions (IMPORT_BATCH_SIZE=${IMPORT_BATCH_SIZE:-1000}, IMPORT_WORKERS=${IMPORT_WORKERS:-1})"
 begin=$(date +%s.%N)
 "$binary" import interactions "$work/interactions.csv" >"$work/report.json"
 end=$(date +%s.%N)

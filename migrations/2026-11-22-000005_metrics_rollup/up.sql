@@ -146,7 +146,7 @@ CREATE TABLE metric_daily_cells (
     resolved_yes BIGINT NOT NULL DEFAULT 0,
     invitations BIGINT NOT NULL DEFAULT 0,
     invitations_answered BIGINT NOT NULL DEFAULT 0
-);
+) WITH (fillfactor = 50);
 CREATE UNIQUE INDEX metric_daily_cells_key ON metric_daily_cells (day, org_unit_id, channel, agent_id, topic_id) NULLS NOT DISTINCT;
 
 CREATE INDEX metric_daily_cells_agent_day_idx ON metric_daily_cells (agent_id, day) WHERE agent_id IS NOT NULL;
@@ -197,7 +197,7 @@ CREATE TABLE metric_daily_units (
     resolved_yes BIGINT NOT NULL DEFAULT 0,
     invitations BIGINT NOT NULL DEFAULT 0,
     invitations_answered BIGINT NOT NULL DEFAULT 0
-);
+) WITH (fillfactor = 50);
 CREATE UNIQUE INDEX metric_daily_units_key ON metric_daily_units (day, org_unit_id, channel) NULLS NOT DISTINCT;
 
 -- One row per interaction with its contribution to each interaction measure (stored facts).
@@ -350,25 +350,26 @@ BEGIN
     PERFORM metric_lock();
     SELECT time_zone INTO zone FROM metric_settings;
 
-    -- The new interactions' own facts, from every interaction now visible (later ones may have
-    -- arrived first, or in the same statement).
-    UPDATE interactions e
-       SET followed_by_assisted_within_7_days = TRUE,
-           followed_by_assisted_within_24_hours = f.within_24_hours
-      FROM (SELECT n.id, bool_or(x.started_at <= n.started_at + interval '24 hours') AS within_24_hours
-              FROM inserted n
-              JOIN interactions x ON x.customer_id = n.customer_id
-                                 AND x.topic_id IS NOT DISTINCT FROM n.topic_id
-                                 AND x.started_at > n.started_at
-                                 AND x.started_at <= n.started_at + interval '168 hours'
-                                 AND x.channel IN ('PHONE', 'CHAT', 'EMAIL', 'IN_PERSON', 'MAIL')
-             WHERE n.customer_id IS NOT NULL
-             GROUP BY n.id) f
-     WHERE e.id = f.id;
-
-    -- Earlier interactions that a new assisted one follows lose their "first contact resolved"
-    -- or "contained" credit; the new interactions add their whole contribution.
-    WITH followed AS (
+    -- One statement: the new interactions' own facts (from every interaction now visible:
+    -- later ones may have arrived first, or in the same statement); earlier interactions that a
+    -- new assisted one follows lose their "first contact resolved" or "contained" credit; and
+    -- the new interactions add their whole contribution, computed from the transition table.
+    WITH new_facts AS (
+        UPDATE interactions e
+           SET followed_by_assisted_within_7_days = TRUE,
+               followed_by_assisted_within_24_hours = f.within_24_hours
+          FROM (SELECT n.id, bool_or(x.started_at <= n.started_at + interval '24 hours') AS within_24_hours
+                  FROM inserted n
+                  JOIN interactions x ON x.customer_id = n.customer_id
+                                     AND x.topic_id IS NOT DISTINCT FROM n.topic_id
+                                     AND x.started_at > n.started_at
+                                     AND x.started_at <= n.started_at + interval '168 hours'
+                                     AND x.channel IN ('PHONE', 'CHAT', 'EMAIL', 'IN_PERSON', 'MAIL')
+                 WHERE n.customer_id IS NOT NULL
+                 GROUP BY n.id) f
+         WHERE e.id = f.id
+        RETURNING e.id, f.within_24_hours
+    ), followed AS (
         SELECT e.id,
                bool_or(n.started_at <= e.started_at + interval '24 hours') AS within_24_hours,
                bool_and(e.followed_by_assisted_within_7_days) AS was_followed_7,
@@ -390,34 +391,40 @@ BEGIN
          WHERE e.id = f.id
            AND (NOT f.was_followed_7 OR (f.within_24_hours AND NOT f.was_followed_24))
         RETURNING e.*, f.was_followed_7, f.was_followed_24
+    ), fresh AS (
+        SELECT n.id, n.started_at, n.org_unit_id, n.channel, n.agent_id, n.topic_id, n.customer_id,
+               n.wait_seconds, n.handle_seconds, n.transfers, n.abandoned, n.outcome,
+               f.id IS NOT NULL AS followed_by_assisted_within_7_days,
+               coalesce(f.within_24_hours, FALSE) AS followed_by_assisted_within_24_hours
+          FROM inserted n
+          LEFT JOIN new_facts f ON f.id = n.id
     ), delta AS (
         SELECT (i.started_at AT TIME ZONE zone)::date AS day, i.org_unit_id, i.channel, i.agent_id, i.topic_id,
-               i.interactions,
-               i.queued,
-               i.queued_abandoned,
-               i.answered_timed,
-               i.answered_wait_sum,
-               i.answered_wait_squares,
-               i.answered_within_10,
-               i.answered_within_15,
-               i.answered_within_20,
-               i.answered_within_30,
-               i.answered_within_45,
-               i.answered_within_60,
-               i.answered_within_90,
-               i.answered_within_120,
-               i.answered_within_180,
-               i.answered_within_300,
-               i.handled,
-               i.handled_transferred,
-               i.handled_first_contact_resolved,
-               i.handled_timed,
-               i.handle_sum,
-               i.handle_squares,
-               i.self_service_known,
-               i.self_service_contained
-          FROM interaction_measures i
-         WHERE i.id IN (SELECT id FROM inserted)
+               1 AS interactions,
+               (i.channel IN ('PHONE', 'CHAT'))::int AS queued,
+               (i.channel IN ('PHONE', 'CHAT') AND i.abandoned)::int AS queued_abandoned,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds IS NOT NULL)::int AS answered_timed,
+               CASE WHEN i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds IS NOT NULL THEN i.wait_seconds ELSE 0 END AS answered_wait_sum,
+               CASE WHEN i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds IS NOT NULL THEN i.wait_seconds::bigint * i.wait_seconds ELSE 0 END AS answered_wait_squares,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 10)::int AS answered_within_10,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 15)::int AS answered_within_15,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 20)::int AS answered_within_20,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 30)::int AS answered_within_30,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 45)::int AS answered_within_45,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 60)::int AS answered_within_60,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 90)::int AS answered_within_90,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 120)::int AS answered_within_120,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 180)::int AS answered_within_180,
+               (i.channel IN ('PHONE', 'CHAT') AND NOT i.abandoned AND i.wait_seconds <= 300)::int AS answered_within_300,
+               (i.channel IN ('PHONE', 'CHAT', 'EMAIL', 'IN_PERSON', 'MAIL') AND NOT i.abandoned)::int AS handled,
+               (i.channel IN ('PHONE', 'CHAT', 'EMAIL', 'IN_PERSON', 'MAIL') AND NOT i.abandoned AND i.transfers > 0)::int AS handled_transferred,
+               (i.channel IN ('PHONE', 'CHAT', 'EMAIL', 'IN_PERSON', 'MAIL') AND NOT i.abandoned AND i.outcome = 'resolved' AND i.transfers = 0 AND NOT i.followed_by_assisted_within_7_days)::int AS handled_first_contact_resolved,
+               (i.channel IN ('PHONE', 'CHAT', 'EMAIL', 'IN_PERSON', 'MAIL') AND NOT i.abandoned AND i.handle_seconds IS NOT NULL)::int AS handled_timed,
+               CASE WHEN i.channel IN ('PHONE', 'CHAT', 'EMAIL', 'IN_PERSON', 'MAIL') AND NOT i.abandoned AND i.handle_seconds IS NOT NULL THEN i.handle_seconds ELSE 0 END AS handle_sum,
+               CASE WHEN i.channel IN ('PHONE', 'CHAT', 'EMAIL', 'IN_PERSON', 'MAIL') AND NOT i.abandoned AND i.handle_seconds IS NOT NULL THEN i.handle_seconds::bigint * i.handle_seconds ELSE 0 END AS handle_squares,
+               (i.channel IN ('WEB_SELF_SERVICE', 'IVR', 'SMS') AND i.customer_id IS NOT NULL)::int AS self_service_known,
+               (i.channel IN ('WEB_SELF_SERVICE', 'IVR', 'SMS') AND i.customer_id IS NOT NULL AND NOT i.followed_by_assisted_within_24_hours)::int AS self_service_contained
+          FROM fresh i
         UNION ALL
         SELECT (i.started_at AT TIME ZONE zone)::date, i.org_unit_id, i.channel, i.agent_id, i.topic_id,
                0 AS interactions,

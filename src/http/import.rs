@@ -102,7 +102,8 @@ pub async fn post(
     }
 }
 
-fn error_response(error: &AppError) -> HttpResponse {
+/// An error as a JSON body with the DESIGN §5 code and the matching HTTP status.
+pub(crate) fn error_response(error: &AppError) -> HttpResponse {
     let public = PublicError::from(error);
     let mut builder = match public.code {
         ErrorCode::Unauthenticated => HttpResponse::Unauthorized(),

@@ -1,5 +1,7 @@
-//! The HTTP surface: routes, the GraphQL-over-HTTP responder, and health checks.
+//! The HTTP surface: routes, the GraphQL-over-HTTP responder, import, CSV export and health
+//! checks.
 
+pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod import;
@@ -33,6 +35,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .default_service(web::to(graphql::method_not_allowed)),
         )
         .route("/import/{kind}", web::post().to(import::post))
+        .route("/export/metrics.csv", web::get().to(export::metrics_csv))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
 }

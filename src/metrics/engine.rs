@@ -398,6 +398,10 @@ fn build_statement(
 
     let filter = &request.filter;
     let mut filters = Vec::new();
+    // Codes resolve to ids once, in a one-row subquery the grouped rows are joined to
+    // laterally: it is evaluated before any row is read, so an unknown code is reported even
+    // when the period holds no data.
+    let mut code_columns: Vec<String> = Vec::new();
     if !filter.channels.is_empty() {
         let channels = statement.bind(Bind::TextArray(
             filter
@@ -410,9 +414,8 @@ fn build_statement(
     }
     if !filter.org_unit_codes.is_empty() {
         let codes = statement.bind(Bind::TextArray(filter.org_unit_codes.clone()));
-        filters.push(format!(
-            "r.org_unit_id = ANY ((SELECT metric_org_unit_subtrees({codes})))"
-        ));
+        code_columns.push(format!("metric_org_unit_subtrees({codes}) AS unit_ids"));
+        filters.push("r.org_unit_id = ANY (codes.unit_ids)".to_owned());
     }
     if !filter.agent_ids.is_empty() {
         let agents = statement.bind(Bind::BigIntArray(filter.agent_ids.clone()));
@@ -420,7 +423,8 @@ fn build_statement(
     }
     if !filter.topic_codes.is_empty() {
         let codes = statement.bind(Bind::TextArray(filter.topic_codes.clone()));
-        filters.push(format!("r.topic_id = ANY ((SELECT metric_topic_ids({codes})))"));
+        code_columns.push(format!("metric_topic_ids({codes}) AS topic_ids"));
+        filters.push("r.topic_id = ANY (codes.topic_ids)".to_owned());
     }
 
     // For callers whose small cells are suppressed, a filtered query also sums the unfiltered
@@ -489,7 +493,7 @@ fn build_statement(
         "SELECT g.period_start, g.channel, g.org_unit_id, unit.code AS org_unit_code, \
                 g.agent_id, agent.email AS agent_email, g.topic_id, topic.code AS topic_code, \
                 g.sums, g.unfiltered_sums \
-           FROM (SELECT {selected} FROM {from_table} WHERE {conditions}{group_clause} \
+           FROM {codes}(SELECT {selected} FROM {from_table} WHERE {conditions}{group_clause} \
                  HAVING coalesce(sum(r.interactions){filtered}, 0) > 0) g \
            LEFT JOIN org_units unit ON unit.id = g.org_unit_id \
            LEFT JOIN users agent ON agent.id = g.agent_id \
@@ -498,6 +502,11 @@ fn build_statement(
                    unit.code NULLS LAST, agent.email NULLS LAST, topic.code NULLS LAST",
         selected = selected.join(", "),
         conditions = conditions.join(" AND "),
+        codes = if code_columns.is_empty() {
+            String::new()
+        } else {
+            format!("(SELECT {}) codes CROSS JOIN LATERAL ", code_columns.join(", "))
+        },
     );
     (sql, statement)
 }

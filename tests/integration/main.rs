@@ -8,5 +8,7 @@ mod authorization;
 mod cli_and_demo;
 mod graphql_http;
 mod import;
+mod metrics;
 mod records;
+mod reporting;
 mod schema_and_migrations;
