@@ -11,7 +11,7 @@ chmod 755 "$work"
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; [ -z "${KEEP_DATA:-}" ] && rm -rf "$work"' EXIT
 cargo build --release --quiet
-binary=target/release/bac-metrics
+binary="${CARGO_TARGET_DIR:-target}/release/bac-metrics"
 export DATA_DIR="$work/data" RUST_LOG=warn
 python3 - "$work" "$rows" <<'PY'
 import csv, datetime, random, sys
@@ -51,7 +51,7 @@ BIND=127.0.0.1:0 "$binary" serve >"$work/serve.log" 2>&1 &
 server=$!
 sleep 3
 if [ -n "${BEFORE_IMPORT:-}" ]; then eval "$BEFORE_IMPORT"; fi
-echo "importing $rows interactions (IMPORT_BATCH_SIZE=${IMPORT_BATCH_SIZE:-1000}, IMPORT_WORKERS=${IMPORT_WORKERS:-1})"
+echo "importing $rows interactions (IMPORT_BATCH_SIZE=${IMPORT_BATCH_SIZE:-10000}, IMPORT_WORKERS=${IMPORT_WORKERS:-1})"
 begin=$(date +%s.%N)
 "$binary" import interactions "$work/interactions.csv" >"$work/report.json"
 end=$(date +%s.%N)

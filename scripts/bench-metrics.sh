@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 interactions="${1:-2000000}"
 requests="${2:-200}"
 cargo build --release --quiet
-binary="$PWD/target/release/bac-metrics"
+binary="${CARGO_TARGET_DIR:-$PWD/target}/release/bac-metrics"
 if [ -n "${KEEP_DATA:-}" ]; then
   work="$KEEP_DATA"; mkdir -p "$work"; cleanup_work=""
 else

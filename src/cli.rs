@@ -1,4 +1,5 @@
-//! The command line (DESIGN §7): `serve [--demo]`, `migrate`, `user add`, `token`, `schema`.
+//! The command line (DESIGN §7): `serve [--demo]`, `migrate`, `user add`, `token`, `import`,
+//! `seed`, `schema`.
 //!
 //! Commands that need a database use `DATABASE_URL` when it is set and otherwise start (or join)
 //! the private cluster in `DATA_DIR`. Start-up failures are reported with `anyhow` context, in
@@ -11,8 +12,10 @@ use std::{
 };
 
 use anyhow::Context;
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use diesel::prelude::*;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::{
@@ -31,6 +34,7 @@ use crate::{
     import,
     secrets::Secrets,
     startup::Application,
+    synthetic,
 };
 
 /// bac-metrics: customer assistance metrics for a Business Action Center.
@@ -75,6 +79,32 @@ pub enum Command {
         /// csv or ndjson, when the file name does not tell.
         #[arg(long)]
         format: Option<String>,
+    },
+    /// Generate synthetic data at scale: the organisation, topics and staff when missing, then
+    /// N interactions on every channel over D days with their survey invitations and responses,
+    /// written batch by batch through the importer. The same seed and window give the same
+    /// data, so running it again inserts nothing. Prints a JSON summary; exits with status 2
+    /// when rows were rejected or conflicted.
+    Seed {
+        /// How many interactions to generate, repeat contacts included.
+        #[arg(long)]
+        interactions: u64,
+        /// The random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Days of history, ending with --until.
+        #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u32).range(1..=36_600))]
+        days: u32,
+        /// The last day (YYYY-MM-DD, reporting time zone); yesterday by default. Pin it to
+        /// generate the same data on another day.
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// Parallel writers, one database connection each (at most DATABASE_POOL_SIZE).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=16))]
+        workers: u32,
+        /// Interactions per batch (each batch is one transaction, its surveys two more).
+        #[arg(long = "batch-size", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+        batch_size: u32,
     },
     /// Print the GraphQL schema (SDL) the server serves.
     Schema,
@@ -229,6 +259,32 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            Command::Seed {
+                interactions,
+                seed,
+                days,
+                until,
+                workers,
+                batch_size,
+            } => {
+                let options = SeedOptions {
+                    interactions,
+                    seed,
+                    days,
+                    until,
+                    workers: workers as usize,
+                    batch_size: batch_size as usize,
+                };
+                let summary = seed_synthetic(&environment.database, &config, options).await?;
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+                if summary.has_problems() {
+                    eprintln!(
+                        "some rows were rejected or conflicted (a different --interactions, --days or --until with the same --seed makes different rows under the same keys); see `problems`"
+                    );
+                    std::process::exit(2);
+                }
+                Ok(())
+            }
             Command::Schema => unreachable!("handled before the database is opened"),
         }
     });
@@ -366,6 +422,135 @@ pub async fn import_file(
             )
         })
         .await?)
+}
+
+/// What `seed` generates.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedOptions {
+    pub interactions: u64,
+    pub seed: u64,
+    pub days: u32,
+    /// The last day; yesterday in the reporting time zone when `None`.
+    pub until: Option<NaiveDate>,
+    pub workers: usize,
+    /// Interactions per batch.
+    pub batch_size: usize,
+}
+
+/// What `seed` did, printed as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedSummary {
+    pub seed: u64,
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    pub time_zone: String,
+    /// Organisation rows inserted (existing identical rows are left alone).
+    pub organisation: synthetic::OrganisationCounts,
+    pub interactions: synthetic::WrittenCounts,
+    pub survey_invitations: synthetic::WrittenCounts,
+    pub survey_responses: synthetic::WrittenCounts,
+    pub batch_size: usize,
+    pub workers: usize,
+    /// Wall-clock seconds of generating and writing the interactions and surveys.
+    pub seconds: f64,
+    /// Of which the writers spent this long (summed) generating.
+    pub generating_seconds: f64,
+    /// Interactions, invitations and responses written per second.
+    pub rows_per_second: f64,
+    pub interactions_per_second: f64,
+    /// The first few rejected or conflicting rows.
+    pub problems: Vec<String>,
+}
+
+impl SeedSummary {
+    /// True when some rows were rejected or conflicted.
+    pub fn has_problems(&self) -> bool {
+        [
+            self.interactions,
+            self.survey_invitations,
+            self.survey_responses,
+        ]
+        .iter()
+        .any(|counts| counts.conflicts > 0 || counts.rejected > 0)
+    }
+}
+
+/// `seed`: creates the synthetic organisation when missing, then generates and writes the
+/// interactions and surveys through the importer's batch path (no CSV in between).
+pub async fn seed_synthetic(
+    database: &Database,
+    config: &Config,
+    options: SeedOptions,
+) -> anyhow::Result<SeedSummary> {
+    anyhow::ensure!(options.days > 0, "--days must be at least 1");
+    let time_zone = config.reporting.time_zone;
+    let today = chrono::Utc::now().with_timezone(&time_zone).date_naive();
+    let last_day = options.until.unwrap_or(today - chrono::Days::new(1));
+    anyhow::ensure!(
+        last_day < today,
+        "--until must be a day before today ({today} in {time_zone}): interactions cannot lie in the future"
+    );
+    let first_day = last_day - chrono::Days::new(u64::from(options.days - 1));
+    let organisation = synthetic::Organisation::sized_for(options.interactions, options.days);
+    let context = import::ImportContext {
+        actor: Actor::operator(),
+        request_id: None,
+        batch_size: config.import_batch_size,
+    };
+    let organisation_counts = {
+        let (organisation, context) = (organisation.clone(), context.clone());
+        database
+            .run(move |connection| {
+                synthetic::import_organisation(connection, &organisation, &context)
+            })
+            .await
+            .context("could not create the synthetic organisation")?
+    };
+    let generator = synthetic::Generator::new(
+        synthetic::GeneratorSettings {
+            source: "synthetic".into(),
+            id_prefix: format!("s{}-", options.seed),
+            seed: options.seed,
+            interactions: options.interactions,
+            customers: u32::try_from(options.interactions / 8)
+                .unwrap_or(u32::MAX)
+                .max(100),
+            first_day,
+            days: options.days,
+            time_zone,
+        },
+        organisation,
+    );
+    let workers = options.workers.clamp(1, config.pool_size.max(1) as usize);
+    let batch_size = options.batch_size.max(1);
+    let started = std::time::Instant::now();
+    let report = database
+        .run_with_pool(move |database| {
+            synthetic::load(database, generator, batch_size, workers, &context)
+        })
+        .await
+        .context("could not write the synthetic data")?;
+    let seconds = started.elapsed().as_secs_f64();
+    let rows = report.interactions.total()
+        + report.survey_invitations.total()
+        + report.survey_responses.total();
+    Ok(SeedSummary {
+        seed: options.seed,
+        first_day,
+        last_day,
+        time_zone: time_zone.name().to_owned(),
+        organisation: organisation_counts,
+        interactions: report.interactions,
+        survey_invitations: report.survey_invitations,
+        survey_responses: report.survey_responses,
+        batch_size,
+        workers,
+        seconds,
+        generating_seconds: report.generating_seconds,
+        rows_per_second: rows as f64 / seconds.max(1e-9),
+        interactions_per_second: report.interactions.total() as f64 / seconds.max(1e-9),
+        problems: report.problems,
+    })
 }
 
 /// Creates a user (with an audit event). A password, when given, must meet the policy.

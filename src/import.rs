@@ -596,12 +596,21 @@ pub fn run(
     Ok(report.finished())
 }
 
+/// The worker that writes `row`: a stable hash of its `(source, external_id)` key, so rows
+/// sharing a key are written by one worker in file order.
+fn worker_for(row: &Row, workers: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    row.text("source").hash(&mut hasher);
+    row.text("external_id").hash(&mut hasher);
+    (hasher.finish() % workers as u64) as usize
+}
+
 /// Like [`run`], writing interaction and survey batches through `workers` connections at once
 /// (PostgreSQL spends most of an import maintaining indexes, on one core per connection). The
-/// reader stays one thread and memory stays bounded: at most `workers` batches wait in line.
-/// With more than one worker, two rows of one file with the same key and different content in
-/// batches written at the same time resolve by commit order rather than file order.
-/// Org units, topics and users are imported in file order on one connection, because a row
+/// reader stays one thread and memory stays bounded: each worker has at most two batches in
+/// line. Rows are routed to workers by their key, so rows sharing a key keep their file order
+/// and the report is the same as with one worker. Org units, topics and users are imported in file order on one connection, because a row
 /// may name an earlier one.
 pub fn run_parallel(
     database: &Database,
@@ -623,14 +632,17 @@ pub fn run_parallel(
     let mut source = RowSource::open(kind, format, input)?;
     let mut report = ImportReport::new(kind);
     type BatchResult = AppResult<(Vec<u64>, Vec<RowOutcome>)>;
-    let (batch_sender, batch_receiver) = std::sync::mpsc::sync_channel::<Vec<Row>>(workers);
-    let batch_receiver = std::sync::Mutex::new(batch_receiver);
     let (result_sender, result_receiver) = std::sync::mpsc::channel::<BatchResult>();
     let mut failure: Option<AppError> = None;
     std::thread::scope(|scope| {
+        // One queue per worker: every row with a given key goes to the same worker, which
+        // writes its rows in file order — so a key repeated in the file resolves exactly as it
+        // would with one writer (the first occurrence is inserted, later ones compared to it).
+        let mut batch_senders = Vec::with_capacity(workers);
         for _ in 0..workers {
+            let (batch_sender, batch_receiver) = std::sync::mpsc::sync_channel::<Vec<Row>>(1);
+            batch_senders.push(batch_sender);
             let result_sender = result_sender.clone();
-            let batch_receiver = &batch_receiver;
             scope.spawn(move || {
                 let mut connection = match database.checkout() {
                     Ok(connection) => connection,
@@ -639,12 +651,7 @@ pub fn run_parallel(
                         return;
                     }
                 };
-                loop {
-                    let next = batch_receiver
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .recv();
-                    let Ok(rows) = next else { break };
+                while let Ok(rows) = batch_receiver.recv() {
                     let lines: Vec<u64> = rows.iter().map(|row| row.line).collect();
                     let result = write_batch(&mut connection, kind, &rows, context)
                         .map(|outcomes| (lines, outcomes));
@@ -664,9 +671,17 @@ pub fn run_parallel(
                 failure.get_or_insert(error);
             }
         };
-        while let Some(rows) = source.next_batch(kind, context.batch_size, &mut report) {
-            if batch_sender.send(rows).is_err() {
-                break; // Every worker stopped; their error is among the results.
+        let mut pending: Vec<Vec<Row>> = (0..workers).map(|_| Vec::new()).collect();
+        'reading: while let Some(rows) = source.next_batch(kind, context.batch_size, &mut report) {
+            for row in rows {
+                let worker = worker_for(&row, workers);
+                pending[worker].push(row);
+                if pending[worker].len() >= context.batch_size {
+                    let batch = std::mem::take(&mut pending[worker]);
+                    if batch_senders[worker].send(batch).is_err() {
+                        break 'reading; // That worker stopped; its error is among the results.
+                    }
+                }
             }
             while let Ok(result) = result_receiver.try_recv() {
                 absorb(result, &mut report, &mut failure);
@@ -675,7 +690,14 @@ pub fn run_parallel(
                 break;
             }
         }
-        drop(batch_sender);
+        if failure.is_none() {
+            for (worker, batch) in pending.into_iter().enumerate() {
+                if !batch.is_empty() {
+                    let _ = batch_senders[worker].send(batch);
+                }
+            }
+        }
+        drop(batch_senders);
         for result in result_receiver {
             absorb(result, &mut report, &mut failure);
         }
@@ -694,19 +716,20 @@ fn write_batch(
     rows: &[Row],
     context: &ImportContext,
 ) -> AppResult<Vec<RowOutcome>> {
+    let lines: Vec<u64> = rows.iter().map(|row| row.line).collect();
     let attempt = connection.transaction(|connection| {
         let outcomes = apply(connection, kind, rows)?;
-        audit_batch(connection, kind, rows, &outcomes, context)?;
+        audit_batch(connection, kind, &lines, &outcomes, context)?;
         Ok::<_, AppError>(outcomes)
     });
     match attempt {
         Ok(outcomes) => Ok(outcomes),
         Err(AppError::Database(_)) if rows.len() > 1 => {
             let mut outcomes = Vec::with_capacity(rows.len());
-            for row in rows.chunks(1) {
+            for (row, line) in rows.chunks(1).zip(lines.chunks(1)) {
                 let single = connection.transaction(|connection| {
                     let outcome = apply(connection, kind, row)?;
-                    audit_batch(connection, kind, row, &outcome, context)?;
+                    audit_batch(connection, kind, line, &outcome, context)?;
                     Ok::<_, AppError>(outcome)
                 });
                 match single {
@@ -736,7 +759,7 @@ fn tally_batch(report: &mut ImportReport, lines: &[u64], outcomes: &[RowOutcome]
 fn audit_batch(
     connection: &mut PgConnection,
     kind: ImportKind,
-    rows: &[Row],
+    lines: &[u64],
     outcomes: &[RowOutcome],
     context: &ImportContext,
 ) -> AppResult<()> {
@@ -748,9 +771,9 @@ fn audit_batch(
             .entity_id(kind.name())
             .after(json!({
                 "kind": kind.name(),
-                "first_line": rows.first().map(|row| row.line),
-                "last_line": rows.last().map(|row| row.line),
-                "rows": rows.len(),
+                "first_line": lines.first(),
+                "last_line": lines.last(),
+                "rows": lines.len(),
                 "inserted": count(|o| matches!(o, RowOutcome::Inserted(_))),
                 "unchanged": count(|o| matches!(o, RowOutcome::Unchanged(_))),
                 "conflicts": count(|o| matches!(o, RowOutcome::Conflict { .. })),
@@ -780,30 +803,103 @@ fn apply(
             })
         }
         ImportKind::SurveyResponses => {
-            let outcomes = bulk(connection, rows, parse_response, |connection, parsed| {
-                record_response_batch(connection, parsed, now)
-            })?;
-            let answered: Vec<i64> = {
-                let ids: Vec<i64> = outcomes
-                    .iter()
-                    .filter_map(|outcome| match outcome {
-                        RowOutcome::Inserted(id) => Some(*id),
-                        _ => None,
-                    })
-                    .collect();
-                use crate::db::schema::survey_responses;
-                survey_responses::table
-                    .filter(survey_responses::id.eq_any(ids))
-                    .select(survey_responses::interaction_id)
-                    .load(connection)?
-            };
-            mark_answered_invitations(connection, &answered)?;
-            Ok(outcomes)
+            bulk(connection, rows, parse_response, |connection, parsed| {
+                record_responses(connection, parsed, now)
+            })
         }
         ImportKind::OrgUnits => one_by_one(connection, rows, org_unit_row),
         ImportKind::Topics => one_by_one(connection, rows, topic_row),
         ImportKind::Users => one_by_one(connection, rows, user_row),
     }
+}
+
+/// Records responses and marks the invitations they answer.
+fn record_responses(
+    connection: &mut PgConnection,
+    rows: &[ResponseSubmission],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<RowOutcome>> {
+    let outcomes = record_response_batch(connection, rows, now)?;
+    let answered: Vec<i64> = {
+        let ids: Vec<i64> = outcomes
+            .iter()
+            .filter_map(|outcome| match outcome {
+                RowOutcome::Inserted(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        use crate::db::schema::survey_responses;
+        survey_responses::table
+            .filter(survey_responses::id.eq_any(ids))
+            .select(survey_responses::interaction_id)
+            .load(connection)?
+    };
+    mark_answered_invitations(connection, &answered)?;
+    Ok(outcomes)
+}
+
+/// Interactions or survey records built in-process rather than read from a file (the `seed`
+/// command's synthetic data), for [`write_prepared_batch`].
+#[derive(Debug, Clone, Copy)]
+pub enum PreparedBatch<'a> {
+    Interactions(&'a [InteractionSubmission]),
+    SurveyInvitations(&'a [InvitationSubmission]),
+    SurveyResponses(&'a [ResponseSubmission]),
+}
+
+impl PreparedBatch<'_> {
+    /// The import kind the records are.
+    pub fn kind(self) -> ImportKind {
+        match self {
+            PreparedBatch::Interactions(_) => ImportKind::Interactions,
+            PreparedBatch::SurveyInvitations(_) => ImportKind::SurveyInvitations,
+            PreparedBatch::SurveyResponses(_) => ImportKind::SurveyResponses,
+        }
+    }
+
+    /// How many records there are.
+    pub fn len(self) -> usize {
+        match self {
+            PreparedBatch::Interactions(rows) => rows.len(),
+            PreparedBatch::SurveyInvitations(rows) => rows.len(),
+            PreparedBatch::SurveyResponses(rows) => rows.len(),
+        }
+    }
+
+    /// True when there is nothing to write.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Writes pre-built records as one import batch: one transaction through the same record
+/// functions as a file's batch, with the same `import.batch` audit event. `first_line` numbers
+/// the records in the report and the event, as line numbers do for a file. A database refusal
+/// fails the batch (pre-built records are expected to be valid).
+pub fn write_prepared_batch(
+    connection: &mut PgConnection,
+    batch: PreparedBatch<'_>,
+    first_line: u64,
+    context: &ImportContext,
+) -> AppResult<ImportReport> {
+    let now = Utc::now();
+    let kind = batch.kind();
+    let lines: Vec<u64> = (first_line..).take(batch.len()).collect();
+    let outcomes = connection.transaction(|connection| {
+        let outcomes = match batch {
+            PreparedBatch::Interactions(rows) => record_batch(connection, rows, now)?,
+            PreparedBatch::SurveyInvitations(rows) => {
+                record_invitation_batch(connection, rows, now)?
+            }
+            PreparedBatch::SurveyResponses(rows) => record_responses(connection, rows, now)?,
+        };
+        audit_batch(connection, kind, &lines, &outcomes, context)?;
+        Ok::<_, AppError>(outcomes)
+    })?;
+    let mut report = ImportReport::new(kind);
+    report.rows_read = lines.len() as u64;
+    tally_batch(&mut report, &lines, &outcomes);
+    Ok(report.finished())
 }
 
 /// Writes small reference rows one at a time (a later row may name an earlier one as its

@@ -430,6 +430,12 @@ fn upsert_customers(
         .collect())
 }
 
+#[derive(QueryableByName)]
+struct FoundId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
 fn load_by_keys(
     connection: &mut PgConnection,
     keys: &[&NewInteraction],
@@ -437,19 +443,24 @@ fn load_by_keys(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let sources: HashSet<&str> = keys.iter().map(|key| key.source.as_str()).collect();
+    // A join on the key pairs is one index probe per key (see `surveys::interactions_by_key`).
+    let sources: Vec<&str> = keys.iter().map(|key| key.source.as_str()).collect();
     let external_ids: Vec<&str> = keys.iter().map(|key| key.external_id.as_str()).collect();
-    let wanted: HashSet<(&str, &str)> = keys
-        .iter()
-        .map(|key| (key.source.as_str(), key.external_id.as_str()))
-        .collect();
+    let ids: Vec<i64> = diesel::sql_query(
+        "SELECT i.id FROM UNNEST($1::text[], $2::text[]) AS wanted(source, external_id) \
+           JOIN interactions i ON i.source = wanted.source AND i.external_id = wanted.external_id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(sources)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(external_ids)
+    .load::<FoundId>(connection)?
+    .into_iter()
+    .map(|found| found.id)
+    .collect();
     Ok(interactions::table
-        .filter(interactions::source.eq_any(sources))
-        .filter(interactions::external_id.eq_any(external_ids))
+        .filter(interactions::id.eq_any(ids))
         .select(Interaction::as_select())
         .load::<Interaction>(connection)?
         .into_iter()
-        .filter(|row| wanted.contains(&(row.source.as_str(), row.external_id.as_str())))
         .map(|row| ((row.source.clone(), row.external_id.clone()), row))
         .collect())
 }

@@ -10,7 +10,7 @@ use crate::{
     db::{
         enums::{Channel, SurveyKind},
         models::{NewSurveyInvitation, NewSurveyResponse, SurveyInvitation, SurveyResponse},
-        schema::{interactions, survey_invitations, survey_responses},
+        schema::{survey_invitations, survey_responses},
     },
     error::{AppError, AppResult},
     records::{interactions::validate_key, RowOutcome},
@@ -129,24 +129,40 @@ fn interactions_by_key(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let sources: HashSet<&str> = keys.iter().map(|(source, _)| *source).collect();
+    use diesel::sql_types::{Array, BigInt, Text, Timestamptz};
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Text)]
+        source: String,
+        #[diesel(sql_type = Text)]
+        external_id: String,
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Text)]
+        channel: Channel,
+        #[diesel(sql_type = Timestamptz)]
+        started_at: DateTime<Utc>,
+    }
+    // A join on the key pairs is one index probe per key; `source = ANY(..) AND external_id =
+    // ANY(..)` can be planned as a scan of every row of the source.
+    let sources: Vec<&str> = keys.iter().map(|(source, _)| *source).collect();
     let external_ids: Vec<&str> = keys.iter().map(|(_, external_id)| *external_id).collect();
-    Ok(interactions::table
-        .filter(interactions::source.eq_any(sources))
-        .filter(interactions::external_id.eq_any(external_ids))
-        .select((
-            interactions::source,
-            interactions::external_id,
-            interactions::id,
-            interactions::channel,
-            interactions::started_at,
-        ))
-        .load::<(String, String, i64, Channel, DateTime<Utc>)>(connection)?
-        .into_iter()
-        .map(|(source, external_id, id, channel, started_at)| {
-            ((source, external_id), (id, channel, started_at))
-        })
-        .collect())
+    Ok(diesel::sql_query(
+        "SELECT i.source, i.external_id, i.id, i.channel, i.started_at \
+           FROM UNNEST($1::text[], $2::text[]) AS wanted(source, external_id) \
+           JOIN interactions i ON i.source = wanted.source AND i.external_id = wanted.external_id",
+    )
+    .bind::<Array<Text>, _>(sources)
+    .bind::<Array<Text>, _>(external_ids)
+    .load::<Found>(connection)?
+    .into_iter()
+    .map(|row| {
+        (
+            (row.source, row.external_id),
+            (row.id, row.channel, row.started_at),
+        )
+    })
+    .collect())
 }
 
 fn find_interaction(

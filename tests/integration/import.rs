@@ -31,7 +31,8 @@ const HEADER: &str = "source,external_id,channel,org_unit_code,agent_email,custo
 
 #[tokio::test]
 async fn csv_interactions_report_every_row_and_reimport_changes_nothing() {
-    let app = TestApp::spawn_with(&[("IMPORT_BATCH_SIZE", "3")]).await;
+    // One writer, so the batch count below is exact.
+    let app = TestApp::spawn_with(&[("IMPORT_BATCH_SIZE", "3"), ("IMPORT_WORKERS", "1")]).await;
     let world = fixture::build(&app).await;
     let ingest = world.token(Role::Ingest);
     let file = format!(
@@ -323,7 +324,17 @@ async fn parallel_writers_import_every_row_once() {
             index % 60
         ));
     }
-    file.push_str("\npar,bad,phone,NOWHERE,,,,,,,,2026-11-01T09:00:00-05:00,,,,,\n");
+    file.push_str("\npar,bad,phone,NOWHERE,,,,,,,,2026-11-01T09:00:00-05:00,,,,,");
+    // The same key twice with different content, far apart in the file: whatever the number
+    // of writers, the first occurrence is recorded and the second is the conflict.
+    file.push_str("\npar,dup,phone,TEAM-A1,,,,,,,,2026-11-01T10:00:00-05:00,10,,0,false,");
+    for index in 100..130 {
+        file.push_str(&format!(
+            "\npar,{index},chat,TEAM-A2,,,,,,,,2026-11-01T11:{:02}:00-05:00,5,,0,false,",
+            index % 60
+        ));
+    }
+    file.push_str("\npar,dup,phone,TEAM-A1,,,,,,,,2026-11-01T10:00:00-05:00,99,,0,false,\n");
     let (status, report) = upload(
         &app,
         Some(world.token(Role::Ingest)),
@@ -334,12 +345,19 @@ async fn parallel_writers_import_every_row_once() {
     .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(
-        (report["inserted"].as_i64(), report["rejected"].as_i64()),
-        (Some(100), Some(1)),
+        (
+            report["inserted"].as_i64(),
+            report["rejected"].as_i64(),
+            report["conflicts"].as_i64()
+        ),
+        (Some(131), Some(1), Some(1)),
         "{report}"
     );
-    assert_eq!(report["batches"], 15);
+    // 133 rows in batches of 7 per writer: at least 19, at most one partial batch per writer more.
+    let batches = report["batches"].as_i64().unwrap();
+    assert!((19..=22).contains(&batches), "{report}");
     assert_eq!(report["rejected_rows"][0]["line"], 102);
+    assert_eq!(report["conflict_rows"][0]["line"], 134, "{report}");
     // A second run through three writers finds every row already there.
     let (_, again) = upload(
         &app,
@@ -351,7 +369,7 @@ async fn parallel_writers_import_every_row_once() {
     .await;
     assert_eq!(
         (again["inserted"].as_i64(), again["unchanged"].as_i64()),
-        (Some(0), Some(100)),
+        (Some(0), Some(131)),
         "{again}"
     );
     use bac_metrics::db::schema::interactions;
@@ -360,5 +378,5 @@ async fn parallel_writers_import_every_row_once() {
         .count()
         .get_result(&mut app.connection())
         .unwrap();
-    assert_eq!(stored, 100);
+    assert_eq!(stored, 131);
 }
