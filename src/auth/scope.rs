@@ -71,6 +71,16 @@ pub enum Action {
     /// Staff accounts (within [`Principal::record_scope`]).
     ReadUsers,
     ReadMetrics,
+    /// Per-agent training needs against their team (within [`Principal::record_scope`]).
+    ReadTrainingNeeds,
+    /// Before/after effect of a course on the agents who completed it.
+    ReadTrainingImpact,
+    /// Staffing plans (Erlang C) against approved allocations.
+    PlanStaffing,
+    /// The composite program scorecard.
+    ReadScorecard,
+    /// The quarterly oversight report (with the audit chain head).
+    ReadOversightReport,
     ReadAuditTrail,
     /// Users, org units, topics, courses, service standards.
     Administer,
@@ -98,6 +108,11 @@ pub fn is_allowed(role: Role, action: Action) -> bool {
         ReadServiceStandards => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
         ReadUsers => matches!(role, Agent | Supervisor | Auditor | Admin),
         ReadMetrics => matches!(role, Agent | Supervisor | Analyst | Auditor | Admin),
+        ReadTrainingNeeds => matches!(role, Supervisor | Admin),
+        ReadTrainingImpact => matches!(role, Supervisor | Auditor | Admin),
+        PlanStaffing => matches!(role, Supervisor | Analyst | Admin),
+        ReadScorecard => matches!(role, Supervisor | Analyst | Auditor | Admin),
+        ReadOversightReport => matches!(role, Auditor | Admin),
         ReadAuditTrail => matches!(role, Auditor | Admin),
         Administer => matches!(role, Admin),
     }

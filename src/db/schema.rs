@@ -191,6 +191,7 @@ diesel::table! {
         completed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        need -> Nullable<Jsonb>,
     }
 }
 
@@ -203,6 +204,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        addressed_metrics -> Array<Nullable<Text>>,
     }
 }
 

@@ -7,10 +7,13 @@ pub mod filters;
 pub mod loaders;
 pub mod metrics;
 pub mod organisation;
+pub mod oversight;
 pub mod program;
 pub mod records;
 pub mod scalars;
 pub mod session;
+pub mod staffing;
+pub mod training_insights;
 
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -37,6 +40,9 @@ pub struct QueryRoot(
     program::ProgramQuery,
     metrics::MetricsQueryRoot,
     audit::AuditQuery,
+    oversight::OversightQuery,
+    staffing::StaffingQuery,
+    training_insights::TrainingInsightsQuery,
 );
 
 /// Every mutation.

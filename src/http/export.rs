@@ -9,11 +9,10 @@
 
 use std::{collections::HashMap, str::FromStr};
 
-use actix_web::{http::header, web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 
 use crate::{
-    auth::authenticate,
     db::enums::{Channel, MetricKind},
     error::{AppError, AppResult},
     http::{import::error_response, AppState},
@@ -43,15 +42,7 @@ async fn export(
     parameters: &HashMap<String, String>,
     state: &AppState,
 ) -> AppResult<String> {
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|value| value.to_str().unwrap_or("invalid"));
-    let request_id = request
-        .extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(|id| id.to_string());
-    let scope = authenticate(&state.database, state.auth.keys(), authorization, request_id).await?;
+    let scope = super::request_scope(request, state).await?;
     let access = scope.metrics_access(state.metrics.min_cell_size())?;
     let metrics_request = parse_request(parameters)?;
     let metrics = metrics_request.metrics.clone();
@@ -163,7 +154,9 @@ fn dimension(raw: &str) -> AppResult<Dimension> {
         _ => {
             return Err(AppError::bad_input(
                 "groupBy",
-                format!("unknown dimension `{raw}` (expected one of: CHANNEL, ORG_UNIT, AGENT, TOPIC)"),
+                format!(
+                    "unknown dimension `{raw}` (expected one of: CHANNEL, ORG_UNIT, AGENT, TOPIC)"
+                ),
             ))
         }
     })

@@ -5,6 +5,7 @@ pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod import;
+pub mod reports;
 
 use std::sync::Arc;
 
@@ -25,6 +26,29 @@ pub struct AppState {
     pub metrics: crate::metrics::MetricsService,
 }
 
+/// The caller of a plain HTTP endpoint (export, reports): the bearer token verified by the
+/// scope module, exactly as for GraphQL requests.
+pub async fn request_scope(
+    request: &actix_web::HttpRequest,
+    state: &AppState,
+) -> crate::error::AppResult<crate::auth::Scope> {
+    let authorization = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .map(|value| value.to_str().unwrap_or("invalid"));
+    let request_id = request
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    crate::auth::authenticate(
+        &state.database,
+        state.auth.keys(),
+        authorization,
+        request_id,
+    )
+    .await
+}
+
 /// Registers every route.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
@@ -36,6 +60,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .route("/import/{kind}", web::post().to(import::post))
         .route("/export/metrics.csv", web::get().to(export::metrics_csv))
+        .route(
+            "/export/oversight-report.csv",
+            web::get().to(reports::oversight_csv),
+        )
+        .route("/reports/oversight", web::get().to(reports::oversight_html))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
 }

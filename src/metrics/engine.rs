@@ -245,7 +245,10 @@ impl Statement {
         self.binds.len() + 1
     }
 
-    fn into_query(self, sql: String) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+    fn into_query(
+        self,
+        sql: String,
+    ) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
         let mut query = diesel::sql_query(sql).into_boxed();
         for bind in self.binds {
             query = match bind {
@@ -320,7 +323,11 @@ impl Plan {
 
 /// Measure columns of the records source (the per-interaction measure views), with the two
 /// facts about later contacts recomputed from the records and any service-level threshold.
-fn records_source(statement: &mut Statement, rules: &ReportingRules, request: &MetricsRequest) -> String {
+fn records_source(
+    statement: &mut Statement,
+    rules: &ReportingRules,
+    request: &MetricsRequest,
+) -> String {
     let zone = statement.bind(Bind::Text(rules.time_zone.name().to_owned()));
     let from = statement.bind(Bind::Date(request.from));
     let to = statement.bind(Bind::Date(request.to));
@@ -505,7 +512,10 @@ fn build_statement(
         codes = if code_columns.is_empty() {
             String::new()
         } else {
-            format!("(SELECT {}) codes CROSS JOIN LATERAL ", code_columns.join(", "))
+            format!(
+                "(SELECT {}) codes CROSS JOIN LATERAL ",
+                code_columns.join(", ")
+            )
         },
     );
     (sql, statement)
@@ -673,7 +683,10 @@ mod tests {
     fn validation_dedupes_and_checks_the_range() {
         let everyone = access(RecordScope::All, None);
         let valid = request().validated(&everyone).unwrap();
-        assert_eq!(valid.metrics, vec![MetricKind::Csat, MetricKind::Interactions]);
+        assert_eq!(
+            valid.metrics,
+            vec![MetricKind::Csat, MetricKind::Interactions]
+        );
         assert_eq!(valid.group_by, vec![Dimension::Channel]);
         let mut backwards = request();
         backwards.to = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();

@@ -138,15 +138,30 @@ mod tests {
 
     #[test]
     fn iso_weeks_take_their_week_year() {
-        assert_eq!(Granularity::Week.label(date("2024-12-30"), JULY), "2025-W01");
-        assert_eq!(Granularity::Week.label(date("2024-12-23"), JULY), "2024-W52");
+        assert_eq!(
+            Granularity::Week.label(date("2024-12-30"), JULY),
+            "2025-W01"
+        );
+        assert_eq!(
+            Granularity::Week.label(date("2024-12-23"), JULY),
+            "2024-W52"
+        );
     }
 
     #[test]
     fn calendar_labels() {
-        assert_eq!(Granularity::Day.label(date("2025-03-09"), JULY), "2025-03-09");
-        assert_eq!(Granularity::Month.label(date("2025-03-01"), JULY), "2025-03");
-        assert_eq!(Granularity::Quarter.label(date("2025-10-01"), JULY), "2025-Q4");
+        assert_eq!(
+            Granularity::Day.label(date("2025-03-09"), JULY),
+            "2025-03-09"
+        );
+        assert_eq!(
+            Granularity::Month.label(date("2025-03-01"), JULY),
+            "2025-03"
+        );
+        assert_eq!(
+            Granularity::Quarter.label(date("2025-10-01"), JULY),
+            "2025-Q4"
+        );
         assert_eq!(Granularity::Year.label(date("2025-01-01"), JULY), "2025");
         assert_eq!(
             range_label(date("2025-01-01"), date("2025-03-31")),

@@ -145,6 +145,39 @@ fn query_cases(world: &World) -> Vec<QueryCase> {
             allowed: READERS,
             totals: &[],
         },
+        QueryCase {
+            field: "staffingPlan",
+            query: "{ staffingPlan(orgUnitCode: \"OFFICE-A\", channel: PHONE, from: \"2026-11-01\", to: \"2026-11-30\", targetServiceLevel: 0.8, thresholdSeconds: 20, shrinkage: 0.3) { requiredStaffHoursPerWeek } }".into(),
+            allowed: &[Role::Supervisor, Role::Analyst, Role::Admin],
+            totals: &[],
+        },
+        QueryCase {
+            field: "trainingNeeds",
+            query: "{ trainingNeeds(from: \"2026-11-01\", to: \"2026-11-30\", orgUnitCode: \"OFFICE-A\") { minimumN } }".into(),
+            allowed: &[Role::Supervisor, Role::Admin],
+            totals: &[],
+        },
+        QueryCase {
+            field: "trainingImpact",
+            query: format!(
+                "{{ trainingImpact(courseId: \"{}\", windowDays: 30) {{ windowDays }} }}",
+                world.course_id
+            ),
+            allowed: &[Role::Supervisor, Role::Auditor, Role::Admin],
+            totals: &[],
+        },
+        QueryCase {
+            field: "programScorecard",
+            query: "{ programScorecard(from: \"2026-11-01\", to: \"2026-11-30\") { composite } }".into(),
+            allowed: &[Role::Supervisor, Role::Analyst, Role::Auditor, Role::Admin],
+            totals: &[],
+        },
+        QueryCase {
+            field: "oversightReport",
+            query: "{ oversightReport(fiscalYear: 2027, quarter: 2) { auditChainHead { hash } } }".into(),
+            allowed: AUDIT,
+            totals: &[],
+        },
         list("auditEvents", AUDIT, &[]),
         QueryCase {
             field: "verifyAuditChain",
@@ -614,7 +647,9 @@ async fn metrics_cover_each_roles_scope() {
         (Role::Auditor, 3.0),
         (Role::Admin, 3.0),
     ] {
-        let (_, body) = app.post(Some(world.token(role)), METRICS_QUERY, json!({})).await;
+        let (_, body) = app
+            .post(Some(world.token(role)), METRICS_QUERY, json!({}))
+            .await;
         assert_eq!(
             body["data"]["metrics"]["rows"][0]["values"][0]["numerator"], expected,
             "{role:?}: {body}"
@@ -624,12 +659,17 @@ async fn metrics_cover_each_roles_scope() {
     let (_, body) = app
         .post(Some(&world.other_agent_token), METRICS_QUERY, json!({}))
         .await;
-    assert_eq!(body["data"]["metrics"]["rows"][0]["values"][0]["numerator"], 1.0);
+    assert_eq!(
+        body["data"]["metrics"]["rows"][0]["values"][0]["numerator"],
+        1.0
+    );
     // Asking for the first agent's id by filter yields nothing rather than their numbers.
     let query = format!(
         "{{ metrics(query: {{ metrics: [INTERACTIONS], from: \"2026-11-01\", to: \"2026-11-30\", filter: {{ agentIds: [\"{}\"] }} }}) {{ rows {{ channel }} }} }}",
         world.agent_id
     );
-    let (_, body) = app.post(Some(&world.other_agent_token), &query, json!({})).await;
+    let (_, body) = app
+        .post(Some(&world.other_agent_token), &query, json!({}))
+        .await;
     assert_eq!(body["data"]["metrics"]["rows"], json!([]), "{body}");
 }

@@ -20,6 +20,8 @@ pub struct World {
     /// Handled by the other agent (TEAM-B1), customer CRM-2.
     pub other_interaction: String,
     pub assignment_id: String,
+    /// The course FCR-101 (addresses FIRST_CONTACT_RESOLUTION).
+    pub course_id: String,
     pub allocation_id: String,
 }
 
@@ -140,7 +142,7 @@ pub async fn build(app: &TestApp) -> World {
     let agent_id = id_of("agent@test.example");
     let other_agent_id = id_of("other.agent@test.example");
 
-    ok(app, &admin, "mutation { createTrainingCourse(code: \"FCR-101\", title: \"First contact resolution\") { id } }", json!({})).await;
+    let course = ok(app, &admin, "mutation { createTrainingCourse(code: \"FCR-101\", title: \"First contact resolution\", addressedMetrics: [FIRST_CONTACT_RESOLUTION]) { id } }", json!({})).await;
     let assignment = ok(
         app,
         &tokens[&Role::Supervisor],
@@ -169,6 +171,10 @@ pub async fn build(app: &TestApp) -> World {
         other_agent_token,
         own_interaction,
         other_interaction,
+        course_id: course["createTrainingCourse"]["id"]
+            .as_str()
+            .expect("a course id")
+            .to_owned(),
         assignment_id: assignment["assignTraining"]["id"]
             .as_str()
             .unwrap()

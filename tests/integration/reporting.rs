@@ -57,10 +57,24 @@ async fn load_mixed_dataset(app: &TestApp, admin: &str, ingest: &str, count: usi
     .await;
     let mut sequence = Sequence(0x9E37_79B9_7F4A_7C15);
     let channels = [
-        "phone", "chat", "email", "in_person", "mail", "web_self_service", "ivr", "sms",
+        "phone",
+        "chat",
+        "email",
+        "in_person",
+        "mail",
+        "web_self_service",
+        "ivr",
+        "sms",
     ];
     let topics = ["LICENSING", "PERMITS", "TAX_REGISTRATION", ""];
-    let outcomes = ["resolved", "resolved", "unresolved", "referred", "escalated", ""];
+    let outcomes = [
+        "resolved",
+        "resolved",
+        "unresolved",
+        "referred",
+        "escalated",
+        "",
+    ];
     let mut rows: Vec<String> = Vec::new();
     let mut invitations = vec![INVITATION_HEADER.to_owned()];
     let mut responses = vec![RESPONSE_HEADER.to_owned()];
@@ -152,7 +166,13 @@ async fn load_mixed_dataset(app: &TestApp, admin: &str, ingest: &str, count: usi
     file.extend(rows);
     upload(app, ingest, "interactions", file.join("\n") + "\n").await;
     upload(app, ingest, "survey-responses", responses.join("\n") + "\n").await;
-    upload(app, ingest, "survey-invitations", invitations.join("\n") + "\n").await;
+    upload(
+        app,
+        ingest,
+        "survey-invitations",
+        invitations.join("\n") + "\n",
+    )
+    .await;
 }
 
 fn metrics_query(granularity: &str, group_by: &str, extra: &str) -> String {
@@ -172,7 +192,14 @@ fn assert_same_report(rollup: &Value, records: &Value, what: &str) {
     assert!(!rollup_rows.is_empty(), "{what}: no rows");
     assert_eq!(rollup_rows.len(), record_rows.len(), "{what}: row count");
     for (left, right) in rollup_rows.iter().zip(record_rows) {
-        for key in ["periodStart", "periodLabel", "channel", "orgUnit", "agent", "topic"] {
+        for key in [
+            "periodStart",
+            "periodLabel",
+            "channel",
+            "orgUnit",
+            "agent",
+            "topic",
+        ] {
             assert_eq!(left[key], right[key], "{what}: {key}");
         }
         for (a, b) in left["values"]
@@ -208,8 +235,16 @@ async fn rollups_and_records_agree_on_every_metric() {
         ("granularity: DAY,", "CHANNEL, ORG_UNIT, AGENT, TOPIC", ""),
         ("granularity: WEEK,", "CHANNEL", ""),
         ("", "ORG_UNIT", ""),
-        ("granularity: MONTH,", "TOPIC", "serviceLevelThresholdSeconds: 60"),
-        ("granularity: FISCAL_QUARTER,", "", "filter: { orgUnitCodes: [\"OFFICE-A\"], channels: [PHONE, CHAT, WEB_SELF_SERVICE] }"),
+        (
+            "granularity: MONTH,",
+            "TOPIC",
+            "serviceLevelThresholdSeconds: 60",
+        ),
+        (
+            "granularity: FISCAL_QUARTER,",
+            "",
+            "filter: { orgUnitCodes: [\"OFFICE-A\"], channels: [PHONE, CHAT, WEB_SELF_SERVICE] }",
+        ),
     ];
     for (granularity, group_by, extra) in shapes {
         let query = metrics_query(granularity, group_by, extra);
@@ -283,7 +318,10 @@ async fn a_metrics_request_is_one_sql_statement() {
     let (_, body) = app.post(Some(&admin), query, json!({})).await;
     let statements = app.database.statements_executed() - before;
     assert!(
-        !body["data"]["metrics"]["rows"].as_array().unwrap().is_empty(),
+        !body["data"]["metrics"]["rows"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
         "{body}"
     );
     assert_eq!(body["data"]["metrics"]["timeZone"], "America/New_York");
@@ -295,11 +333,17 @@ async fn a_metrics_request_is_one_sql_statement() {
 async fn the_catalogue_describes_every_metric() {
     let app = TestApp::spawn().await;
     let world = fixture::build(&app).await;
-    let query = "{ metricCatalog { metric unit formula surveyBased proportion dimensions granularities } }";
-    let (_, body) = app.post(Some(world.token(Role::Admin)), query, json!({})).await;
+    let query =
+        "{ metricCatalog { metric unit formula surveyBased proportion dimensions granularities } }";
+    let (_, body) = app
+        .post(Some(world.token(Role::Admin)), query, json!({}))
+        .await;
     let catalog = body["data"]["metricCatalog"].as_array().unwrap();
     assert_eq!(catalog.len(), 17);
-    let csat = catalog.iter().find(|entry| entry["metric"] == "CSAT").unwrap();
+    let csat = catalog
+        .iter()
+        .find(|entry| entry["metric"] == "CSAT")
+        .unwrap();
     assert_eq!(csat["unit"], "RATIO");
     assert_eq!(csat["surveyBased"], true);
     assert!(csat["formula"].as_str().unwrap().contains("4 or 5"));
@@ -310,9 +354,14 @@ async fn the_catalogue_describes_every_metric() {
     assert_eq!(aht["unit"], "SECONDS");
     assert_eq!(aht["proportion"], false);
     assert_eq!(aht["granularities"].as_array().unwrap().len(), 7);
-    assert!(aht["dimensions"].as_array().unwrap().contains(&json!("AGENT")));
+    assert!(aht["dimensions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("AGENT")));
     // Analysts get no per-agent breakdown, and the catalogue says so.
-    let (_, body) = app.post(Some(world.token(Role::Analyst)), query, json!({})).await;
+    let (_, body) = app
+        .post(Some(world.token(Role::Analyst)), query, json!({}))
+        .await;
     let dimensions = &body["data"]["metricCatalog"][0]["dimensions"];
     assert_eq!(dimensions, &json!(["CHANNEL", "ORG_UNIT", "TOPIC"]));
 }
@@ -342,8 +391,12 @@ async fn service_standard_attainment_uses_the_engine() {
     assert!((rows[0]["gap"].as_f64().unwrap() - 0.2).abs() < 1e-9);
     // For TEAM-A1: the agency standard and OFFICE-A's handle-time standard both apply. The one
     // TEAM-A1 call took 300 s: above the 240 s maximum, not met, gap +60.
-    let (_, body) = app.post(Some(&admin), query, json!({ "unit": "TEAM-A1" })).await;
-    let rows = body["data"]["serviceStandardAttainment"].as_array().unwrap();
+    let (_, body) = app
+        .post(Some(&admin), query, json!({ "unit": "TEAM-A1" }))
+        .await;
+    let rows = body["data"]["serviceStandardAttainment"]
+        .as_array()
+        .unwrap();
     assert_eq!(rows.len(), 2, "{body}");
     let handle = rows
         .iter()
@@ -360,7 +413,9 @@ async fn service_standard_attainment_uses_the_engine() {
     assert_eq!(level["actual"]["numerator"], 1.0);
     assert_eq!(level["actual"]["denominator"], 1.0);
     // An unknown unit is the caller's mistake.
-    let (_, body) = app.post(Some(&admin), query, json!({ "unit": "NOPE" })).await;
+    let (_, body) = app
+        .post(Some(&admin), query, json!({ "unit": "NOPE" }))
+        .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 }
 
@@ -381,10 +436,14 @@ async fn the_csv_export_matches_the_report_and_its_scoping() {
     };
     let response = fetch(None).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let response = fetch(Some(world.token(Role::Ingest).to_owned())).await.unwrap();
+    let response = fetch(Some(world.token(Role::Ingest).to_owned()))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
-    let response = fetch(Some(world.token(Role::Admin).to_owned())).await.unwrap();
+    let response = fetch(Some(world.token(Role::Admin).to_owned()))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"]
         .to_str()
@@ -396,8 +455,16 @@ async fn the_csv_export_matches_the_report_and_its_scoping() {
     assert_eq!(
         header,
         [
-            "period_start", "period_label", "channel", "org_unit_code", "interactions",
-            "interactions_n", "average_handle_time", "average_handle_time_n", "csat", "csat_n"
+            "period_start",
+            "period_label",
+            "channel",
+            "org_unit_code",
+            "interactions",
+            "interactions_n",
+            "average_handle_time",
+            "average_handle_time_n",
+            "csat",
+            "csat_n"
         ]
     );
     let rows: Vec<Vec<String>> = reader
@@ -408,7 +475,16 @@ async fn the_csv_export_matches_the_report_and_its_scoping() {
     assert_eq!(rows.len(), 3, "{text}");
     assert_eq!(
         rows[0][..8],
-        ["2026-11-01", "2026-11", "PHONE", "TEAM-A1", "1", "1", "300", "1"]
+        [
+            "2026-11-01",
+            "2026-11",
+            "PHONE",
+            "TEAM-A1",
+            "1",
+            "1",
+            "300",
+            "1"
+        ]
     );
     assert_eq!(rows[1][2..4], ["PHONE", "TEAM-B1"]);
     assert_eq!(rows[2][2..6], ["WEB_SELF_SERVICE", "TEAM-A2", "1", "1"]);
@@ -416,7 +492,9 @@ async fn the_csv_export_matches_the_report_and_its_scoping() {
     assert_eq!(rows[2][6..8], ["", "0"]);
 
     // The analyst's export is suppressed like the API: TEAM-A1's one CSAT answer (< 2) is blank.
-    let response = fetch(Some(world.token(Role::Analyst).to_owned())).await.unwrap();
+    let response = fetch(Some(world.token(Role::Analyst).to_owned()))
+        .await
+        .unwrap();
     let text = response.text().await.unwrap();
     let first = text.lines().nth(1).unwrap();
     assert!(first.ends_with(",,"), "suppressed CSAT is blank: {text}");

@@ -39,12 +39,12 @@ fn migrations_go_up_down_and_up_again() {
     let url = empty_database();
     let mut connection = PgConnection::establish(&url).unwrap();
     let applied = run_migrations(&mut connection).unwrap();
-    assert_eq!(applied.len(), 5);
+    assert_eq!(applied.len(), 6);
     // 14 record tables, 3 metric tables (settings and two rollups) and 2 measure views.
     assert_eq!(user_table_count(&mut connection), 19);
 
     let reverted = revert_all_migrations(&mut connection).unwrap();
-    assert_eq!(reverted.len(), 5);
+    assert_eq!(reverted.len(), 6);
     assert_eq!(user_table_count(&mut connection), 0);
 
     let reapplied = run_migrations(&mut connection).unwrap();

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::db::schema::{training_assignments, training_courses};
+use crate::db::{
+    enums::MetricKind,
+    schema::{training_assignments, training_courses},
+};
 
 /// A course staff can be assigned.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -16,6 +19,21 @@ pub struct TrainingCourse {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The DESIGN §4 metrics the course sets out to improve (a CHECK keeps out other names and
+    /// NULL elements; the array type still admits NULL, hence `Option`).
+    pub addressed_metrics: Vec<Option<MetricKind>>,
+}
+
+impl TrainingCourse {
+    /// The metrics the course addresses, in stored order.
+    pub fn addressed(&self) -> impl Iterator<Item = MetricKind> + '_ {
+        self.addressed_metrics.iter().flatten().copied()
+    }
+
+    /// Whether the course addresses `metric`.
+    pub fn addresses(&self, metric: MetricKind) -> bool {
+        self.addressed().any(|addressed| addressed == metric)
+    }
 }
 
 /// A course to create.
@@ -25,6 +43,7 @@ pub struct NewTrainingCourse {
     pub code: String,
     pub title: String,
     pub description: Option<String>,
+    pub addressed_metrics: Vec<Option<MetricKind>>,
 }
 
 /// A course assigned to an agent.
@@ -40,6 +59,10 @@ pub struct TrainingAssignment {
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The evidence of the training need the assignment answers
+    /// (`crate::insights::training::NeedEvidence` as JSON); `None` when assigned for another
+    /// reason.
+    pub need: Option<serde_json::Value>,
 }
 
 /// An assignment to create.
@@ -51,4 +74,5 @@ pub struct NewTrainingAssignment {
     pub assigned_by: i64,
     pub reason: String,
     pub due_at: Option<DateTime<Utc>>,
+    pub need: Option<serde_json::Value>,
 }

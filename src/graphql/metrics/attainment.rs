@@ -108,16 +108,18 @@ pub async fn attainment(
     // The unit a standard is measured over: the requested unit (more specific than, or equal
     // to, the standard's own) or, agency-wide, the standard's unit.
     let unit_of = |standard: &ServiceStandard| -> Option<String> {
-        org_unit_code.clone().or_else(|| {
-            standard
-                .org_unit_id
-                .and_then(|id| units.get(&id).cloned())
-        })
+        org_unit_code
+            .clone()
+            .or_else(|| standard.org_unit_id.and_then(|id| units.get(&id).cloned()))
     };
     let mut groups: BTreeMap<Group, Vec<MetricKind>> = BTreeMap::new();
     for standard in &standards {
         let metrics = groups
-            .entry((standard.channel, unit_of(standard), standard.threshold_seconds))
+            .entry((
+                standard.channel,
+                unit_of(standard),
+                standard.threshold_seconds,
+            ))
             .or_default();
         if !metrics.contains(&standard.metric) {
             metrics.push(standard.metric);
@@ -157,7 +159,11 @@ pub async fn attainment(
     Ok(standards
         .into_iter()
         .map(|standard| {
-            let group = (standard.channel, unit_of(&standard), standard.threshold_seconds);
+            let group = (
+                standard.channel,
+                unit_of(&standard),
+                standard.threshold_seconds,
+            );
             // Standards on the same metric and group share one value.
             let actual = actuals
                 .get(&(group.clone(), standard.metric))

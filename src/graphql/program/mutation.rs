@@ -1,6 +1,7 @@
-//! Programme writes: training (`createTrainingCourse`, `assignTraining`, `completeTraining`),
-//! allocations (`proposeResourceAllocation`, `decideResourceAllocation`) and
-//! `setServiceStandard`. Each is one transaction with its audit event.
+//! Programme writes: training (`createTrainingCourse`, `assignTraining` — which can answer a
+//! training need that the server recomputes and records — and `completeTraining`), allocations
+//! (`proposeResourceAllocation`, `decideResourceAllocation`) and `setServiceStandard`. Each is
+//! one transaction with its audit event.
 
 use async_graphql::{Context, InputObject, Object, Result, ID};
 use chrono::{DateTime, Utc};
@@ -9,7 +10,10 @@ use serde_json::json;
 
 use crate::{
     audit::{self, Actor, Entry},
-    auth::{scope::visible, Action},
+    auth::{
+        scope::{visible, RecordScope},
+        Action,
+    },
     db::{
         enums::{AllocationStatus, Channel, Comparator, MetricKind, Role},
         models::{
@@ -22,7 +26,7 @@ use crate::{
             training_courses, users,
         },
     },
-    error::AppError,
+    error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
         filters::parse_id,
@@ -31,6 +35,7 @@ use crate::{
         },
         scalars::Date,
     },
+    insights::training::{self, NEED_METRICS},
 };
 
 /// A proposal for staffing and budget.
@@ -65,6 +70,55 @@ pub struct ServiceStandardInput {
     pub description: Option<String>,
 }
 
+/// The training need an assignment answers: the agent is worse than their team on `metric`
+/// over `[from, to]` beyond the 95% interval (as `trainingNeeds` defines it). The server
+/// recomputes it and refuses the assignment if it does not hold.
+#[derive(InputObject)]
+pub struct TrainingNeedInput {
+    /// CSAT, an A-11 driver, FIRST_CONTACT_RESOLUTION, TRANSFER_RATE or AVERAGE_HANDLE_TIME.
+    pub metric: MetricKind,
+    /// First local date of the period compared, inclusive.
+    pub from: Date,
+    /// Last local date, inclusive.
+    pub to: Date,
+}
+
+/// Checks that `agent_id` is a user the caller may assign training to (`NOT_FOUND` outside
+/// their scope) and that training applies to their role.
+fn check_assignee(
+    connection: &mut PgConnection,
+    record_scope: RecordScope,
+    agent_id: i64,
+) -> AppResult<()> {
+    let mut query = users::table.filter(users::id.eq(agent_id)).into_boxed();
+    if let Some(visible) = visible::users(record_scope) {
+        query = query.filter(visible);
+    }
+    let role: Role = query
+        .select(users::role)
+        .first(connection)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("no user {agent_id}")))?;
+    if !matches!(role, Role::Agent | Role::Supervisor) {
+        return Err(AppError::bad_input(
+            "agentId",
+            "training is assigned to agents and supervisors",
+        ));
+    }
+    Ok(())
+}
+
+/// The active course `code`, or `BAD_USER_INPUT` on `courseCode`.
+fn active_course(connection: &mut PgConnection, code: &str) -> AppResult<TrainingCourse> {
+    training_courses::table
+        .filter(training_courses::code.eq(code))
+        .filter(training_courses::active.eq(true))
+        .select(TrainingCourse::as_select())
+        .first(connection)
+        .optional()?
+        .ok_or_else(|| AppError::bad_input("courseCode", format!("no active course `{code}`")))
+}
+
 /// Metrics whose values are counts or seconds rather than proportions.
 fn is_proportion(metric: MetricKind) -> bool {
     !matches!(
@@ -78,18 +132,36 @@ pub struct ProgramMutation;
 
 #[Object]
 impl ProgramMutation {
-    /// Adds a course to the catalogue (admin).
+    /// Adds a course to the catalogue (admin), with the metrics it sets out to improve.
     async fn create_training_course(
         &self,
         ctx: &Context<'_>,
         code: String,
         title: String,
         description: Option<String>,
+        #[graphql(
+            desc = "The DESIGN §4 metrics the course addresses (not INTERACTIONS, a volume); duplicates are dropped."
+        )]
+        addressed_metrics: Option<Vec<MetricKind>>,
     ) -> Result<TrainingCourseType> {
         let principal = ctx.scope().authorize(Action::Administer)?.clone();
         crate::records::check_code("code", &code)?;
         if title.trim().is_empty() {
             return Err(AppError::bad_input("title", "must not be empty").into());
+        }
+        let mut addressed: Vec<Option<MetricKind>> = Vec::new();
+        for metric in addressed_metrics.unwrap_or_default() {
+            // A volume is not something training improves, and has no interval to judge by.
+            if metric == MetricKind::Interactions {
+                return Err(AppError::bad_input(
+                    "addressedMetrics",
+                    "INTERACTIONS is a volume, not something training addresses",
+                )
+                .into());
+            }
+            if !addressed.contains(&Some(metric)) {
+                addressed.push(Some(metric));
+            }
         }
         let request_id = ctx.request_id();
         let course = ctx
@@ -109,6 +181,7 @@ impl ProgramMutation {
                         code,
                         title: title.trim().to_owned(),
                         description,
+                        addressed_metrics: addressed,
                     })
                     .returning(TrainingCourse::as_returning())
                     .get_result(connection)?;
@@ -120,7 +193,11 @@ impl ProgramMutation {
                         "training_course",
                     )
                     .entity_id(course.id)
-                    .after(json!({ "code": course.code, "title": course.title }))
+                    .after(json!({
+                        "code": course.code,
+                        "title": course.title,
+                        "addressed_metrics": course.addressed_metrics,
+                    }))
                     .request_id(request_id),
                 )?;
                 Ok(course)
@@ -130,60 +207,106 @@ impl ProgramMutation {
     }
 
     /// Assigns a course to an agent (supervisors: agents in their subtree; admins: anyone),
-    /// recording why.
+    /// recording why. With `need`, the server recomputes that training need through the metrics
+    /// engine (the agent worse than their team on the metric beyond the 95% interval, with
+    /// enough data), refuses the assignment when it does not hold or when the course does not
+    /// address the metric, and stores the evidence; `reason` then defaults to a sentence
+    /// stating it. Without `need`, `reason` is required.
     async fn assign_training(
         &self,
         ctx: &Context<'_>,
         agent_id: ID,
         course_code: String,
-        reason: String,
+        #[graphql(desc = "Why (required unless `need` is given).")] reason: Option<String>,
         due_at: Option<DateTime<Utc>>,
+        #[graphql(desc = "The training need the assignment answers.")] need: Option<
+            TrainingNeedInput,
+        >,
     ) -> Result<TrainingAssignmentType> {
         let principal = ctx.scope().authorize(Action::AssignTraining)?.clone();
         let record_scope = principal.record_scope();
         let agent_id = parse_id("agentId", &agent_id)?;
-        if reason.trim().is_empty() || reason.len() > 2_000 {
-            return Err(AppError::bad_input("reason", "must be 1 to 2000 characters").into());
+        let reason = reason.map(|reason| reason.trim().to_owned());
+        match &reason {
+            Some(reason) if reason.is_empty() || reason.len() > 2_000 => {
+                return Err(AppError::bad_input("reason", "must be 1 to 2000 characters").into());
+            }
+            None if need.is_none() => {
+                return Err(AppError::bad_input(
+                    "reason",
+                    "give a reason, or the training need the assignment answers",
+                )
+                .into());
+            }
+            _ => {}
         }
+        let evidence = match need {
+            None => None,
+            Some(need) => {
+                if !NEED_METRICS.contains(&need.metric) {
+                    return Err(AppError::bad_input(
+                        "need",
+                        format!("training needs are not assessed on {}", need.metric),
+                    )
+                    .into());
+                }
+                // The agent and course first, so an unknown agent is NOT_FOUND rather than
+                // "no need", and a course that does not address the metric is refused before
+                // any metric is computed.
+                let code = course_code.clone();
+                let metric = need.metric;
+                ctx.database()
+                    .run(move |connection| {
+                        check_assignee(connection, record_scope, agent_id)?;
+                        let course = active_course(connection, &code)?;
+                        if !course.addresses(metric) {
+                            return Err(AppError::bad_input(
+                                "courseCode",
+                                format!("course `{code}` does not address {metric}"),
+                            ));
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                let service = &ctx.services().metrics;
+                let access = ctx.scope().metrics_access(service.min_cell_size())?;
+                Some(
+                    training::confirm_need(
+                        ctx.database(),
+                        service,
+                        access,
+                        agent_id,
+                        need.metric,
+                        need.from.0,
+                        need.to.0,
+                    )
+                    .await?,
+                )
+            }
+        };
+        let reason = reason
+            .or_else(|| evidence.as_ref().map(|evidence| evidence.sentence()))
+            .ok_or_else(|| AppError::bad_input("reason", "must be given"))?;
+        let need = evidence
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|error| AppError::internal(format!("need evidence as JSON: {error}")))?;
         let request_id = ctx.request_id();
         let assignment = ctx
             .database()
             .transaction(move |connection| {
-                let mut query = users::table.filter(users::id.eq(agent_id)).into_boxed();
-                if let Some(visible) = visible::users(record_scope) {
-                    query = query.filter(visible);
-                }
-                let role: Role = query
-                    .select(users::role)
-                    .first(connection)
-                    .optional()?
-                    .ok_or_else(|| AppError::NotFound(format!("no user {agent_id}")))?;
-                if !matches!(role, Role::Agent | Role::Supervisor) {
-                    return Err(AppError::bad_input(
-                        "agentId",
-                        "training is assigned to agents and supervisors",
-                    ));
-                }
-                let course_id: i64 = training_courses::table
-                    .filter(training_courses::code.eq(&course_code))
-                    .filter(training_courses::active.eq(true))
-                    .select(training_courses::id)
-                    .first(connection)
-                    .optional()?
-                    .ok_or_else(|| {
-                        AppError::bad_input(
-                            "courseCode",
-                            format!("no active course `{course_code}`"),
-                        )
-                    })?;
+                check_assignee(connection, record_scope, agent_id)?;
+                let course = active_course(connection, &course_code)?;
                 let assignment: TrainingAssignment =
                     diesel::insert_into(training_assignments::table)
                         .values(NewTrainingAssignment {
                             agent_id,
-                            course_id,
+                            course_id: course.id,
                             assigned_by: principal.user_id,
-                            reason: reason.trim().to_owned(),
+                            reason,
                             due_at,
+                            need,
                         })
                         .returning(TrainingAssignment::as_returning())
                         .get_result(connection)?;

@@ -14,7 +14,9 @@ use crate::{
         context::ContextExt,
         organisation::{OrgUnitType, UserType},
         scalars::Date,
+        training_insights::types::TrainingNeedEvidence,
     },
+    insights::training::NeedEvidence,
 };
 
 /// A course staff can be assigned.
@@ -36,6 +38,11 @@ impl TrainingCourseType {
     }
     async fn active(&self) -> bool {
         self.0.active
+    }
+    /// The metrics the course sets out to improve (`trainingNeeds` lists it for needs on them;
+    /// `trainingImpact` measures them).
+    async fn addressed_metrics(&self) -> Vec<MetricKind> {
+        self.0.addressed().collect()
     }
 }
 
@@ -82,6 +89,20 @@ impl TrainingAssignmentType {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The training need the assignment answers, with the evidence the server recomputed when
+    /// it was made; null when it was assigned for another reason.
+    async fn need(&self) -> Result<Option<TrainingNeedEvidence>> {
+        let Some(need) = &self.0.need else {
+            return Ok(None);
+        };
+        let evidence: NeedEvidence = serde_json::from_value(need.clone()).map_err(|error| {
+            AppError::internal(format!(
+                "assignment {} holds unreadable need evidence: {error}",
+                self.0.id
+            ))
+        })?;
+        Ok(Some(evidence.into()))
     }
 }
 
