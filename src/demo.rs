@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::{
     audit::{self, Actor, Entry},
     db::{
-        enums::{Channel, Role, SurveyKind},
+        enums::{Channel, MetricKind, Role, SurveyKind},
         schema::{
             customers, org_units, resource_allocations, service_standards, training_assignments,
             training_courses, users,
@@ -276,6 +276,10 @@ fn seed_programme(connection: &mut PgConnection, today: NaiveDate) -> AppResult<
                 training_courses::code.eq("FCR-101"),
                 training_courses::title.eq("Resolving on first contact"),
                 training_courses::description.eq(Some("Diagnosis, ownership and warm transfers.")),
+                training_courses::addressed_metrics.eq(vec![
+                    Some(MetricKind::FirstContactResolution),
+                    Some(MetricKind::TransferRate),
+                ]),
             ),
             (
                 training_courses::code.eq("PLAIN-LANG"),
@@ -283,11 +287,21 @@ fn seed_programme(connection: &mut PgConnection, today: NaiveDate) -> AppResult<
                 training_courses::description.eq(Some(
                     "Explaining requirements so customers trust and act on them.",
                 )),
+                training_courses::addressed_metrics.eq(vec![
+                    Some(MetricKind::Transparency),
+                    Some(MetricKind::Trust),
+                    Some(MetricKind::Ease),
+                ]),
             ),
             (
                 training_courses::code.eq("CHAT-ETIQ"),
                 training_courses::title.eq("Live chat etiquette and efficiency"),
                 training_courses::description.eq(None::<&str>),
+                training_courses::addressed_metrics.eq(vec![
+                    Some(MetricKind::Csat),
+                    Some(MetricKind::Helpfulness),
+                    Some(MetricKind::AverageHandleTime),
+                ]),
             ),
         ])
         .returning(training_courses::id)
@@ -300,8 +314,9 @@ fn seed_programme(connection: &mut PgConnection, today: NaiveDate) -> AppResult<
                 training_assignments::course_id.eq(courses[0]),
                 training_assignments::assigned_by.eq(supervisor),
                 training_assignments::reason.eq("FCR below team average last quarter"),
-                training_assignments::due_at.eq(Some(now + Duration::days(30))),
-                training_assignments::completed_at.eq(None::<DateTime<Utc>>),
+                training_assignments::due_at.eq(Some(now - Duration::days(40))),
+                // Mid-way through the demo's 90 days, so `trainingImpact` has both windows.
+                training_assignments::completed_at.eq(Some(now - Duration::days(45))),
             ),
             (
                 training_assignments::agent_id.eq(second_digital_agent),
