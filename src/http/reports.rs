@@ -475,7 +475,7 @@ pub fn render_html(report: &OversightReport) -> String {
     } else {
         html.push_str("<table>\n<thead><tr><th>Metric</th><th>Channel</th><th>Org unit</th><th class=\"num\">Target</th><th class=\"num\">Actual</th><th class=\"num\">n</th><th>Met</th></tr></thead>\n<tbody>\n");
         for attainment in &report.standards {
-            let standard = &attainment.standard.0;
+            let standard = &attainment.standard;
             let comparator = match attainment.comparator {
                 Comparator::AtLeast => "≥",
                 Comparator::AtMost => "≤",

@@ -37,11 +37,11 @@ use crate::{
         Database,
     },
     error::{AppError, AppResult},
-    graphql::{
-        filters::local_date_range,
-        metrics::attainment::{self, ServiceStandardAttainment},
+    graphql::filters::local_date_range,
+    metrics::{
+        attainment::{self, StandardAttainment},
+        Dimension, MetricValue, MetricsFilter, MetricsRequest, MetricsService, ReportRow,
     },
-    metrics::{Dimension, MetricValue, MetricsFilter, MetricsRequest, MetricsService, ReportRow},
 };
 
 /// The engine metrics of each row, in this order.
@@ -159,7 +159,7 @@ pub struct OversightReport {
     pub units: Vec<UnitActivity>,
     /// Every agency-wide or unit standard in force during the quarter, measured over its own
     /// unit and channel.
-    pub standards: Vec<ServiceStandardAttainment>,
+    pub standards: Vec<StandardAttainment>,
 }
 
 /// The first and last local day of fiscal quarter `quarter` (1–4) of `fiscal_year`.

@@ -7,6 +7,7 @@
 //! or plain SQL — keeps them exact. This module keeps their reporting time zone equal to the
 //! configuration's and turns requests into SQL.
 
+pub mod attainment;
 pub mod catalog;
 pub mod engine;
 pub mod period;

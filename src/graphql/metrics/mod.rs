@@ -1,6 +1,5 @@
 //! The reporting API: `metrics`, `metricCatalog` and `serviceStandardAttainment`.
 
-pub mod attainment;
 pub mod query;
 pub mod types;
 

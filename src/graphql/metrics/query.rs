@@ -6,13 +6,13 @@ use crate::{
     db::enums::MetricKind,
     graphql::{
         context::ContextExt,
-        metrics::{
-            attainment::{self, ServiceStandardAttainment},
-            types::{MetricDefinition, MetricsQuery, MetricsReport, MetricsRow},
+        metrics::types::{
+            MetricDefinition, MetricsQuery, MetricsReport, MetricsRow, ServiceStandardAttainment,
         },
         scalars::Date,
     },
     metrics::{
+        attainment,
         catalog::{MetricShape, CATALOG},
         Dimension, Granularity,
     },
@@ -93,6 +93,9 @@ impl MetricsQueryRoot {
             org_unit_code,
             metrics.unwrap_or_default(),
         )
-        .await?)
+        .await?
+        .into_iter()
+        .map(ServiceStandardAttainment::from)
+        .collect())
     }
 }

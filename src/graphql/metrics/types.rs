@@ -4,17 +4,18 @@ use async_graphql::{ComplexObject, Context, InputObject, Result, SimpleObject, I
 
 use crate::{
     auth::Action,
-    db::enums::{Channel, MetricKind},
+    db::enums::{Channel, Comparator, MetricKind},
     error::AppResult,
     graphql::{
         context::ContextExt,
         filters::parse_ids,
         organisation::types::{OrgUnitType, TopicType, UserType},
+        program::types::ServiceStandardType,
         scalars::Date,
     },
     metrics::{
-        self, catalog::MetricUnit, Dimension, Granularity, MetricsFilter as EngineFilter,
-        MetricsRequest, ReportRow,
+        self, attainment::StandardAttainment, catalog::MetricUnit, Dimension, Granularity,
+        MetricsFilter as EngineFilter, MetricsRequest, ReportRow,
     },
 };
 
@@ -192,4 +193,34 @@ pub struct MetricDefinition {
     pub dimensions: Vec<Dimension>,
     /// The periods it can be reported in.
     pub granularities: Vec<Granularity>,
+}
+
+/// A standard and how the period measured up to it.
+#[derive(SimpleObject)]
+pub struct ServiceStandardAttainment {
+    pub standard: ServiceStandardType,
+    /// The org unit code the actual value covers (with its subtree); null for the whole agency.
+    pub org_unit_code: Option<String>,
+    /// The actual value with its sums and interval (suppressed cells stay suppressed).
+    pub actual: MetricValue,
+    pub target: f64,
+    pub comparator: Comparator,
+    /// Null when there is no actual value (no data, or suppressed).
+    pub met: Option<bool>,
+    /// actual − target; null without an actual value.
+    pub gap: Option<f64>,
+}
+
+impl From<StandardAttainment> for ServiceStandardAttainment {
+    fn from(attainment: StandardAttainment) -> Self {
+        Self {
+            standard: ServiceStandardType(attainment.standard),
+            org_unit_code: attainment.org_unit_code,
+            actual: MetricValue::from(attainment.actual),
+            target: attainment.target,
+            comparator: attainment.comparator,
+            met: attainment.met,
+            gap: attainment.gap,
+        }
+    }
 }

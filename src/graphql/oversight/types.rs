@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     db::enums::Channel,
     graphql::{
-        metrics::{attainment::ServiceStandardAttainment, types::MetricValue},
+        metrics::types::{MetricValue, ServiceStandardAttainment},
         scalars::Date,
     },
     insights::{
@@ -255,7 +255,11 @@ impl From<OversightReport> for OversightReportView {
             rows: report.rows.into_iter().map(Into::into).collect(),
             totals: report.totals.into(),
             units: report.units.into_iter().map(Into::into).collect(),
-            standards: report.standards,
+            standards: report
+                .standards
+                .into_iter()
+                .map(ServiceStandardAttainment::from)
+                .collect(),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Service-standard attainment: each published target beside the actual value the metrics
-//! engine computes for it (no second implementation of any metric).
+//! engine computes for it (no second implementation of any metric). Used by the
+//! `serviceStandardAttainment` query and the quarterly oversight report.
 
 use std::collections::BTreeMap;
 
-use async_graphql::SimpleObject;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
@@ -16,14 +16,13 @@ use crate::{
         Database,
     },
     error::{AppError, AppResult},
-    graphql::{metrics::types::MetricValue, program::types::ServiceStandardType},
-    metrics::{MetricsFilter, MetricsRequest, MetricsService},
+    metrics::{MetricValue, MetricsFilter, MetricsRequest, MetricsService},
 };
 
 /// A standard and how the period measured up to it.
-#[derive(SimpleObject)]
-pub struct ServiceStandardAttainment {
-    pub standard: ServiceStandardType,
+#[derive(Debug, Clone)]
+pub struct StandardAttainment {
+    pub standard: ServiceStandard,
     /// The org unit code the actual value covers (with its subtree); null for the whole agency.
     pub org_unit_code: Option<String>,
     /// The actual value with its sums and interval (suppressed cells stay suppressed).
@@ -39,6 +38,8 @@ pub struct ServiceStandardAttainment {
 /// Standards that share a channel, org unit and threshold are measured by one request.
 type Group = (Option<Channel>, Option<String>, Option<i32>);
 
+/// Attainment of every standard in force during `[from, to]` that applies to `org_unit_code`
+/// (its own unit or an ancestor's, or agency-wide), measured over the caller's `access`.
 pub async fn attainment(
     database: &Database,
     service: &MetricsService,
@@ -47,7 +48,7 @@ pub async fn attainment(
     to: NaiveDate,
     org_unit_code: Option<String>,
     only: Vec<MetricKind>,
-) -> AppResult<Vec<ServiceStandardAttainment>> {
+) -> AppResult<Vec<StandardAttainment>> {
     if from > to {
         return Err(AppError::bad_input("to", "must not be before `from`"));
     }
@@ -149,10 +150,7 @@ pub async fn attainment(
             .unwrap_or_default()
             .into_iter();
         for metric in metrics {
-            let value = values
-                .next()
-                .map(MetricValue::from)
-                .unwrap_or_else(|| empty_value(metric));
+            let value = values.next().unwrap_or_else(|| empty_value(metric));
             actuals.insert(((channel, unit.clone(), threshold), metric), value);
         }
     }
@@ -179,14 +177,14 @@ pub async fn attainment(
                 ),
                 None => (None, None),
             };
-            ServiceStandardAttainment {
+            StandardAttainment {
                 org_unit_code: group.1,
                 target: standard.target,
                 comparator: standard.comparator,
                 met,
                 gap,
                 actual,
-                standard: ServiceStandardType(standard),
+                standard,
             }
         })
         .collect())
