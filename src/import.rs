@@ -28,7 +28,10 @@ use crate::{
     error::{AppError, AppResult},
     records::{
         check_code,
-        interactions::{record_batch, CustomerSubmission, InteractionSubmission},
+        interactions::{
+            record_batch, record_customers, CustomerCache, CustomerSubmission,
+            InteractionSubmission,
+        },
         surveys::{
             mark_answered_invitations, record_invitation_batch, record_response_batch, Answers,
             InvitationSubmission, ResponseSubmission,
@@ -585,13 +588,11 @@ pub fn run(
 ) -> AppResult<ImportReport> {
     let mut source = RowSource::open(kind, format, input)?;
     let mut report = ImportReport::new(kind);
+    let mut customers = CustomerCache::default();
     while let Some(rows) = source.next_batch(kind, context.batch_size, &mut report) {
-        let outcomes = write_batch(connection, kind, &rows, context)?;
-        tally_batch(
-            &mut report,
-            &rows.iter().map(|row| row.line).collect::<Vec<_>>(),
-            &outcomes,
-        );
+        let batch = ParsedBatch::parse(kind, rows);
+        let outcomes = write_batch(connection, &batch, context, &mut customers)?;
+        tally_batch(&mut report, &batch.lines, &outcomes);
     }
     Ok(report.finished())
 }
@@ -606,11 +607,12 @@ fn worker_for(row: &Row, workers: usize) -> usize {
     (hasher.finish() % workers as u64) as usize
 }
 
-/// Like [`run`], writing interaction and survey batches through `workers` connections at once
-/// (PostgreSQL spends most of an import maintaining indexes, on one core per connection). The
-/// reader stays one thread and memory stays bounded: each worker has at most two batches in
-/// line. Rows are routed to workers by their key, so rows sharing a key keep their file order
-/// and the report is the same as with one worker. Org units, topics and users are imported in file order on one connection, because a row
+/// Like [`run`], with the file read on one thread while interaction and survey batches are
+/// written on `workers` others (so parsing the next batch overlaps writing this one, and
+/// PostgreSQL can maintain indexes on one core per connection). Memory stays bounded: each
+/// worker has at most two batches in line. Rows are routed to workers by their key, so rows
+/// sharing a key keep their file order and the report is the same with any number of workers.
+/// Org units, topics and users are imported in file order on one connection, because a row
 /// may name an earlier one.
 pub fn run_parallel(
     database: &Database,
@@ -620,12 +622,11 @@ pub fn run_parallel(
     input: impl Read,
     context: &ImportContext,
 ) -> AppResult<ImportReport> {
-    if workers <= 1
-        || matches!(
-            kind,
-            ImportKind::OrgUnits | ImportKind::Topics | ImportKind::Users
-        )
-    {
+    let workers = workers.max(1);
+    if matches!(
+        kind,
+        ImportKind::OrgUnits | ImportKind::Topics | ImportKind::Users
+    ) {
         let mut connection = database.checkout()?;
         return run(&mut connection, kind, format, input, context);
     }
@@ -640,7 +641,7 @@ pub fn run_parallel(
         // would with one writer (the first occurrence is inserted, later ones compared to it).
         let mut batch_senders = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let (batch_sender, batch_receiver) = std::sync::mpsc::sync_channel::<Vec<Row>>(1);
+            let (batch_sender, batch_receiver) = std::sync::mpsc::sync_channel::<ParsedBatch>(1);
             batch_senders.push(batch_sender);
             let result_sender = result_sender.clone();
             scope.spawn(move || {
@@ -651,10 +652,10 @@ pub fn run_parallel(
                         return;
                     }
                 };
-                while let Ok(rows) = batch_receiver.recv() {
-                    let lines: Vec<u64> = rows.iter().map(|row| row.line).collect();
-                    let result = write_batch(&mut connection, kind, &rows, context)
-                        .map(|outcomes| (lines, outcomes));
+                let mut customers = CustomerCache::default();
+                while let Ok(batch) = batch_receiver.recv() {
+                    let result = write_batch(&mut connection, &batch, context, &mut customers)
+                        .map(|outcomes| (batch.lines, outcomes));
                     let failed = result.is_err();
                     if result_sender.send(result).is_err() || failed {
                         break;
@@ -677,7 +678,8 @@ pub fn run_parallel(
                 let worker = worker_for(&row, workers);
                 pending[worker].push(row);
                 if pending[worker].len() >= context.batch_size {
-                    let batch = std::mem::take(&mut pending[worker]);
+                    // Parsed here, so the writer only writes while the next batch is read.
+                    let batch = ParsedBatch::parse(kind, std::mem::take(&mut pending[worker]));
                     if batch_senders[worker].send(batch).is_err() {
                         break 'reading; // That worker stopped; its error is among the results.
                     }
@@ -693,7 +695,7 @@ pub fn run_parallel(
         if failure.is_none() {
             for (worker, batch) in pending.into_iter().enumerate() {
                 if !batch.is_empty() {
-                    let _ = batch_senders[worker].send(batch);
+                    let _ = batch_senders[worker].send(ParsedBatch::parse(kind, batch));
                 }
             }
         }
@@ -712,30 +714,30 @@ pub fn run_parallel(
 /// whole (a rule no validation foresaw), each row is retried alone so good rows still land.
 fn write_batch(
     connection: &mut PgConnection,
-    kind: ImportKind,
-    rows: &[Row],
+    batch: &ParsedBatch,
     context: &ImportContext,
+    customers: &mut CustomerCache,
 ) -> AppResult<Vec<RowOutcome>> {
-    let lines: Vec<u64> = rows.iter().map(|row| row.line).collect();
-    let attempt = connection.transaction(|connection| {
-        let outcomes = apply(connection, kind, rows)?;
-        audit_batch(connection, kind, &lines, &outcomes, context)?;
-        Ok::<_, AppError>(outcomes)
+    let kind = batch.records.kind();
+    let attempt = in_transaction(connection, customers, |connection, customers| {
+        let outcomes = batch.records.write(connection, None, customers)?;
+        audit_batch(connection, kind, &batch.lines, &outcomes, context)?;
+        Ok(outcomes)
     });
     match attempt {
         Ok(outcomes) => Ok(outcomes),
-        Err(AppError::Database(_)) if rows.len() > 1 => {
-            let mut outcomes = Vec::with_capacity(rows.len());
-            for (row, line) in rows.chunks(1).zip(lines.chunks(1)) {
-                let single = connection.transaction(|connection| {
-                    let outcome = apply(connection, kind, row)?;
-                    audit_batch(connection, kind, line, &outcome, context)?;
-                    Ok::<_, AppError>(outcome)
+        Err(AppError::Database(_)) if batch.lines.len() > 1 => {
+            let mut outcomes = Vec::with_capacity(batch.lines.len());
+            for (position, line) in batch.lines.iter().enumerate() {
+                let single = in_transaction(connection, customers, |connection, customers| {
+                    let outcome = batch.records.write(connection, Some(position), customers)?;
+                    audit_batch(connection, kind, &[*line], &outcome, context)?;
+                    Ok(outcome)
                 });
                 match single {
                     Ok(mut outcome) => outcomes.append(&mut outcome),
                     Err(AppError::Database(error)) => {
-                        tracing::warn!(%error, line = row[0].line, "import row refused by the database");
+                        tracing::warn!(%error, line, "import row refused by the database");
                         outcomes.push(RowOutcome::Rejected(AppError::invalid(
                             "the database refused this row (it breaks a data rule)",
                         )));
@@ -747,6 +749,21 @@ fn write_batch(
         }
         Err(error) => Err(error),
     }
+}
+
+/// Runs `write` in a transaction; the customers it writes are kept in the cache only if it
+/// commits.
+fn in_transaction<T>(
+    connection: &mut PgConnection,
+    customers: &mut CustomerCache,
+    write: impl FnOnce(&mut PgConnection, &mut CustomerCache) -> AppResult<T>,
+) -> AppResult<T> {
+    let result = connection.transaction(|connection| write(connection, customers));
+    match &result {
+        Ok(_) => customers.commit(),
+        Err(_) => customers.discard(),
+    }
+    result
 }
 
 fn tally_batch(report: &mut ImportReport, lines: &[u64], outcomes: &[RowOutcome]) {
@@ -784,32 +801,148 @@ fn audit_batch(
     Ok(())
 }
 
-/// Parses and writes one batch of `kind`; one outcome per row, in order.
-fn apply(
-    connection: &mut PgConnection,
-    kind: ImportKind,
-    rows: &[Row],
-) -> AppResult<Vec<RowOutcome>> {
-    let now = Utc::now();
-    match kind {
-        ImportKind::Interactions => {
-            bulk(connection, rows, parse_interaction, |connection, parsed| {
-                record_batch(connection, parsed, now)
-            })
+/// One batch of rows with their line numbers, parsed into records on the reading thread so
+/// that writers only write.
+struct ParsedBatch {
+    lines: Vec<u64>,
+    records: Records,
+}
+
+impl ParsedBatch {
+    fn parse(kind: ImportKind, rows: Vec<Row>) -> Self {
+        let lines = rows.iter().map(|row| row.line).collect();
+        let records = match kind {
+            ImportKind::Interactions => {
+                Records::Interactions(Parsed::new(&rows, parse_interaction))
+            }
+            ImportKind::SurveyInvitations => {
+                Records::SurveyInvitations(Parsed::new(&rows, parse_invitation))
+            }
+            ImportKind::SurveyResponses => {
+                Records::SurveyResponses(Parsed::new(&rows, parse_response))
+            }
+            ImportKind::OrgUnits | ImportKind::Topics | ImportKind::Users => {
+                Records::Reference(kind, rows)
+            }
+        };
+        Self { lines, records }
+    }
+}
+
+/// A batch's records by kind.
+enum Records {
+    Interactions(Parsed<InteractionSubmission>),
+    SurveyInvitations(Parsed<InvitationSubmission>),
+    SurveyResponses(Parsed<ResponseSubmission>),
+    /// Org units, topics and users stay rows: each is parsed as it is written, because a row
+    /// may name an earlier one.
+    Reference(ImportKind, Vec<Row>),
+}
+
+impl Records {
+    fn kind(&self) -> ImportKind {
+        match self {
+            Records::Interactions(_) => ImportKind::Interactions,
+            Records::SurveyInvitations(_) => ImportKind::SurveyInvitations,
+            Records::SurveyResponses(_) => ImportKind::SurveyResponses,
+            Records::Reference(kind, _) => *kind,
         }
-        ImportKind::SurveyInvitations => {
-            bulk(connection, rows, parse_invitation, |connection, parsed| {
-                record_invitation_batch(connection, parsed, now)
-            })
+    }
+
+    /// Writes every row (`only` = `None`) or the row at one position; one outcome per row
+    /// written, in order.
+    fn write(
+        &self,
+        connection: &mut PgConnection,
+        only: Option<usize>,
+        customers: &mut CustomerCache,
+    ) -> AppResult<Vec<RowOutcome>> {
+        let now = Utc::now();
+        match self {
+            Records::Interactions(parsed) => parsed.write(connection, only, |connection, rows| {
+                record_batch(connection, rows, now, Some(customers))
+            }),
+            Records::SurveyInvitations(parsed) => {
+                parsed.write(connection, only, |connection, rows| {
+                    record_invitation_batch(connection, rows, now)
+                })
+            }
+            Records::SurveyResponses(parsed) => {
+                parsed.write(connection, only, |connection, rows| {
+                    record_responses(connection, rows, now)
+                })
+            }
+            Records::Reference(kind, rows) => {
+                let rows = match only {
+                    Some(position) => &rows[position..=position],
+                    None => &rows[..],
+                };
+                let write = match kind {
+                    ImportKind::OrgUnits => org_unit_row,
+                    ImportKind::Topics => topic_row,
+                    _ => user_row,
+                };
+                one_by_one(connection, rows, write)
+            }
         }
-        ImportKind::SurveyResponses => {
-            bulk(connection, rows, parse_response, |connection, parsed| {
-                record_responses(connection, parsed, now)
+    }
+}
+
+/// Rows parsed into records: the ones that parsed, in order, and for every row either its
+/// record's index or its rejection.
+struct Parsed<T> {
+    records: Vec<T>,
+    slots: Vec<Result<usize, RowOutcome>>,
+}
+
+impl<T> Parsed<T> {
+    fn new(rows: &[Row], parse: fn(&Row) -> AppResult<T>) -> Self {
+        let mut records = Vec::with_capacity(rows.len());
+        let slots = rows
+            .iter()
+            .map(|row| match parse(row) {
+                Ok(record) => {
+                    records.push(record);
+                    Ok(records.len() - 1)
+                }
+                Err(error) => Err(RowOutcome::Rejected(error)),
             })
+            .collect();
+        Self { records, slots }
+    }
+
+    /// Writes the parsable records among every row (or the one row at `only`) as one batch
+    /// and merges their outcomes with the rejections, in row order.
+    fn write(
+        &self,
+        connection: &mut PgConnection,
+        only: Option<usize>,
+        write: impl FnOnce(&mut PgConnection, &[T]) -> AppResult<Vec<RowOutcome>>,
+    ) -> AppResult<Vec<RowOutcome>> {
+        let (slots, records) = match only {
+            Some(position) => {
+                let slot = &self.slots[position..=position];
+                let records = match slot[0] {
+                    Ok(index) => &self.records[index..=index],
+                    Err(_) => &self.records[..0],
+                };
+                (slot, records)
+            }
+            None => (&self.slots[..], &self.records[..]),
+        };
+        let mut written = if records.is_empty() {
+            Vec::new()
+        } else {
+            write(connection, records)?
         }
-        ImportKind::OrgUnits => one_by_one(connection, rows, org_unit_row),
-        ImportKind::Topics => one_by_one(connection, rows, topic_row),
-        ImportKind::Users => one_by_one(connection, rows, user_row),
+        .into_iter();
+        Ok(slots
+            .iter()
+            .map(|slot| match slot {
+                Ok(_) => written.next().expect("one outcome per record"),
+                Err(rejection) => rejection.clone(),
+            })
+            .collect())
     }
 }
 
@@ -881,13 +1014,16 @@ pub fn write_prepared_batch(
     batch: PreparedBatch<'_>,
     first_line: u64,
     context: &ImportContext,
+    customers: &mut CustomerCache,
 ) -> AppResult<ImportReport> {
     let now = Utc::now();
     let kind = batch.kind();
     let lines: Vec<u64> = (first_line..).take(batch.len()).collect();
-    let outcomes = connection.transaction(|connection| {
+    let outcomes = in_transaction(connection, customers, |connection, customers| {
         let outcomes = match batch {
-            PreparedBatch::Interactions(rows) => record_batch(connection, rows, now)?,
+            PreparedBatch::Interactions(rows) => {
+                record_batch(connection, rows, now, Some(customers))?
+            }
             PreparedBatch::SurveyInvitations(rows) => {
                 record_invitation_batch(connection, rows, now)?
             }
@@ -900,6 +1036,29 @@ pub fn write_prepared_batch(
     report.rows_read = lines.len() as u64;
     tally_batch(&mut report, &lines, &outcomes);
     Ok(report.finished())
+}
+
+/// Writes customers ahead of their interactions as one import batch: one transaction with an
+/// `import.batch` audit event of kind `customers`. Returns how many distinct references the
+/// batch named.
+pub fn write_customer_batch(
+    connection: &mut PgConnection,
+    customers: &[CustomerSubmission],
+    context: &ImportContext,
+) -> AppResult<u64> {
+    connection.transaction(|connection| {
+        let written = record_customers(connection, customers)? as u64;
+        audit::record(
+            connection,
+            Entry::new(context.actor.clone(), "import.batch", "import")
+                .entity_id("customers")
+                .after(
+                    json!({ "kind": "customers", "rows": customers.len(), "customers": written }),
+                )
+                .request_id(context.request_id.clone()),
+        )?;
+        Ok(written)
+    })
 }
 
 /// Writes small reference rows one at a time (a later row may name an earlier one as its
@@ -915,35 +1074,6 @@ fn one_by_one(
             other => other,
         })
         .collect()
-}
-
-/// Parses every row, writes the parsable ones as one batch, and merges the outcomes in order.
-fn bulk<T>(
-    connection: &mut PgConnection,
-    rows: &[Row],
-    parse: fn(&Row) -> AppResult<T>,
-    write: impl FnOnce(&mut PgConnection, &[T]) -> AppResult<Vec<RowOutcome>>,
-) -> AppResult<Vec<RowOutcome>> {
-    let mut outcomes: Vec<Option<RowOutcome>> = Vec::with_capacity(rows.len());
-    let mut parsed = Vec::with_capacity(rows.len());
-    let mut positions = Vec::with_capacity(rows.len());
-    for row in rows {
-        match parse(row) {
-            Ok(value) => {
-                positions.push(outcomes.len());
-                outcomes.push(None);
-                parsed.push(value);
-            }
-            Err(error) => outcomes.push(Some(RowOutcome::Rejected(error))),
-        }
-    }
-    for (position, outcome) in positions.into_iter().zip(write(connection, &parsed)?) {
-        outcomes[position] = Some(outcome);
-    }
-    Ok(outcomes
-        .into_iter()
-        .map(|outcome| outcome.expect("every row has an outcome"))
-        .collect())
 }
 
 fn parse_interaction(row: &Row) -> AppResult<InteractionSubmission> {

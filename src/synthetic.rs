@@ -39,7 +39,7 @@ use crate::{
     error::{AppError, AppResult},
     import::{self, Format, ImportContext, ImportKind, ImportReport, PreparedBatch},
     records::{
-        interactions::{CustomerSubmission, InteractionSubmission},
+        interactions::{CustomerCache, CustomerSubmission, InteractionSubmission},
         surveys::{Answers, InvitationSubmission, ResponseSubmission},
     },
 };
@@ -1137,12 +1137,26 @@ pub fn load(
     context: &ImportContext,
 ) -> AppResult<LoadReport> {
     let total = generator.settings.interactions;
+    // The customer base first, so that parallel writers never wait on each other's
+    // uncommitted new customers (and the interaction batches only look customers up).
+    {
+        let mut connection = database.checkout()?;
+        let customers = generator.settings.customers;
+        let mut first = 0;
+        while first < customers {
+            let last = customers.min(first.saturating_add(batch_size.max(1) as u32));
+            let batch: Vec<CustomerSubmission> = (first..last).map(customer).collect();
+            import::write_customer_batch(&mut connection, &batch, context)?;
+            first = last;
+        }
+    }
     let generator = Mutex::new(generator);
     let failed = AtomicBool::new(false);
     let written = AtomicU64::new(0);
     let write_batches = || -> AppResult<LoadReport> {
         let mut report = LoadReport::default();
         let mut connection = database.checkout()?;
+        let mut customers = CustomerCache::default();
         while !failed.load(Ordering::Relaxed) {
             let started = Instant::now();
             let batch = generator
@@ -1159,9 +1173,14 @@ pub fn load(
             ];
             for part in parts.into_iter().filter(|part| !part.is_empty()) {
                 let started = Instant::now();
-                let written =
-                    import::write_prepared_batch(&mut connection, part, first_position, context)
-                        .inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
+                let written = import::write_prepared_batch(
+                    &mut connection,
+                    part,
+                    first_position,
+                    context,
+                    &mut customers,
+                )
+                .inspect_err(|_| failed.store(true, Ordering::Relaxed))?;
                 report.record(&written, started.elapsed().as_secs_f64());
             }
             report.batches += 1;

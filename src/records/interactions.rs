@@ -13,7 +13,7 @@ use crate::{
     db::{
         enums::{Channel, Outcome, Role},
         models::{Interaction, NewCustomer, NewInteraction},
-        schema::{customers, interactions, org_units, topics, users},
+        schema::{interactions, org_units, topics, users},
     },
     error::{AppError, AppResult},
     records::RowOutcome,
@@ -212,13 +212,75 @@ impl References {
     }
 }
 
+/// Customers a writer has recorded, so that a reference it meets again with the same contact
+/// details costs no database work (most of an import's rows name a customer seen before).
+/// Entries written in the open transaction are staged, and only kept once it commits: a rolled
+/// back customer must never be taken for an existing one. Bounded: it starts over when full.
+#[derive(Debug, Default)]
+pub struct CustomerCache {
+    /// Reference → (id, fingerprint of the contact details last applied).
+    committed: HashMap<String, (i64, u64)>,
+    staged: Vec<(String, i64, u64)>,
+}
+
+/// Most references a [`CustomerCache`] holds (about 20 MB).
+const CUSTOMER_CACHE_CAPACITY: usize = 200_000;
+
+impl CustomerCache {
+    /// The id of `reference` when these details were already applied in a committed batch.
+    fn known(&self, reference: &str, fingerprint: u64) -> Option<i64> {
+        self.committed
+            .get(reference)
+            .filter(|(_, applied)| *applied == fingerprint)
+            .map(|(id, _)| *id)
+    }
+
+    fn stage(&mut self, reference: String, id: i64, fingerprint: u64) {
+        self.staged.push((reference, id, fingerprint));
+    }
+
+    /// The open transaction committed: keep what it wrote.
+    pub fn commit(&mut self) {
+        if self.committed.len() + self.staged.len() > CUSTOMER_CACHE_CAPACITY {
+            self.committed.clear();
+        }
+        self.committed.extend(
+            self.staged
+                .drain(..)
+                .map(|(reference, id, fingerprint)| (reference, (id, fingerprint))),
+        );
+    }
+
+    /// The open transaction rolled back: forget what it wrote.
+    pub fn discard(&mut self) {
+        self.staged.clear();
+    }
+}
+
+/// A stable digest of a customer's contact details.
+fn fingerprint(customer: &NewCustomer) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (
+        &customer.business_name,
+        &customer.contact_name,
+        &customer.email,
+        &customer.phone,
+    )
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Records a batch inside the caller's transaction. Returns one outcome per row, in order.
 /// Invalid rows are rejected without touching the database; valid rows are inserted, or
-/// recognised as unchanged duplicates or conflicts of an existing interaction.
+/// recognised as unchanged duplicates or conflicts of an existing interaction. With a
+/// `cache`, customers it knows with the same details are not written again; the caller
+/// commits or discards the cache with the transaction.
 pub fn record_batch(
     connection: &mut PgConnection,
     rows: &[InteractionSubmission],
     now: DateTime<Utc>,
+    cache: Option<&mut CustomerCache>,
 ) -> AppResult<Vec<RowOutcome>> {
     let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
     let valid: Vec<(usize, &InteractionSubmission)> = rows
@@ -244,30 +306,59 @@ pub fn record_batch(
         }
     }
 
-    // Customers: the latest non-empty contact details win; one statement for the batch.
+    // Customers: the latest non-empty value of each contact detail wins; one statement for
+    // the batch, for the customers the cache does not already know with these details.
     let mut by_ref: HashMap<&str, NewCustomer> = HashMap::new();
     for (_, _, customer) in &resolved {
-        if let Some(customer) = customer {
-            by_ref.insert(
-                customer.customer_ref.as_str(),
-                NewCustomer {
-                    customer_ref: customer.customer_ref.clone(),
-                    business_name: customer.business_name.clone(),
-                    contact_name: customer.contact_name.clone(),
-                    email: customer.email.clone(),
-                    phone: customer.phone.clone(),
-                },
-            );
+        let Some(customer) = customer else { continue };
+        let merged = by_ref
+            .entry(customer.customer_ref.as_str())
+            .or_insert_with(|| NewCustomer {
+                customer_ref: customer.customer_ref.clone(),
+                business_name: None,
+                contact_name: None,
+                email: None,
+                phone: None,
+            });
+        let latest = |field: &mut Option<String>, value: &Option<String>| {
+            if value.is_some() {
+                field.clone_from(value);
+            }
+        };
+        latest(&mut merged.business_name, &customer.business_name);
+        latest(&mut merged.contact_name, &customer.contact_name);
+        latest(&mut merged.email, &customer.email);
+        latest(&mut merged.phone, &customer.phone);
+    }
+    let mut customer_ids: HashMap<String, i64> = HashMap::with_capacity(by_ref.len());
+    let mut to_write: Vec<(NewCustomer, u64)> = Vec::new();
+    for customer in by_ref.into_values() {
+        let fingerprint = fingerprint(&customer);
+        match cache
+            .as_deref()
+            .and_then(|cache| cache.known(&customer.customer_ref, fingerprint))
+        {
+            Some(id) => {
+                customer_ids.insert(customer.customer_ref, id);
+            }
+            None => to_write.push((customer, fingerprint)),
         }
     }
-    let customer_ids: HashMap<String, i64> = if by_ref.is_empty() {
-        HashMap::new()
-    } else {
-        let mut new_customers: Vec<NewCustomer> = by_ref.into_values().collect();
+    if !to_write.is_empty() {
         // One lock order for every writer: concurrent import batches cannot deadlock.
-        new_customers.sort_by(|a, b| a.customer_ref.cmp(&b.customer_ref));
-        upsert_customers(connection, &new_customers)?
-    };
+        to_write.sort_by(|(a, _), (b, _)| a.customer_ref.cmp(&b.customer_ref));
+        let (new_customers, fingerprints): (Vec<NewCustomer>, Vec<u64>) =
+            to_write.into_iter().unzip();
+        let written = upsert_customers(connection, &new_customers)?;
+        if let Some(cache) = cache {
+            for (customer, fingerprint) in new_customers.iter().zip(fingerprints) {
+                if let Some(&id) = written.get(&customer.customer_ref) {
+                    cache.stage(customer.customer_ref.clone(), id, fingerprint);
+                }
+            }
+        }
+        customer_ids.extend(written);
+    }
     for (_, new, customer) in resolved.iter_mut() {
         new.customer_id = customer.map(|customer| customer_ids[&customer.customer_ref]);
     }
@@ -369,14 +460,51 @@ fn insert_new(
         .collect())
 }
 
+/// Records customers ahead of their interactions, in one statement: new references are
+/// created, known ones get the new non-empty details. Returns how many distinct references the
+/// batch named. (The `seed` command writes its customer base first, so that parallel writers
+/// never wait on each other's uncommitted new customers.)
+pub fn record_customers(
+    connection: &mut PgConnection,
+    customers_in: &[CustomerSubmission],
+) -> AppResult<usize> {
+    let mut new_customers: Vec<NewCustomer> = customers_in
+        .iter()
+        .map(|customer| NewCustomer {
+            customer_ref: customer.customer_ref.clone(),
+            business_name: customer.business_name.clone(),
+            contact_name: customer.contact_name.clone(),
+            email: customer.email.clone(),
+            phone: customer.phone.clone(),
+        })
+        .collect();
+    // One lock order for every writer; the last submission of a reference wins.
+    new_customers.reverse();
+    new_customers.sort_by(|a, b| a.customer_ref.cmp(&b.customer_ref));
+    new_customers.dedup_by(|later, earlier| later.customer_ref == earlier.customer_ref);
+    if new_customers.is_empty() {
+        return Ok(0);
+    }
+    Ok(upsert_customers(connection, &new_customers)?.len())
+}
+
 /// Inserts new customers and fills in contact details that arrive later (the latest non-empty
-/// value wins). Rows whose details do not change are not rewritten, so re-sending known
-/// customers costs no writes. Returns the id of every customer by reference.
+/// value wins), in one statement for the batch. Rows whose details do not change are neither
+/// rewritten nor locked, so re-sending known customers costs no writes. Returns the id of every
+/// customer by reference.
 fn upsert_customers(
     connection: &mut PgConnection,
     customers_in: &[NewCustomer],
 ) -> AppResult<HashMap<String, i64>> {
-    use diesel::sql_types::{Array, Nullable, Text};
+    use diesel::sql_types::{Array, BigInt, Nullable, Text};
+
+    #[derive(QueryableByName)]
+    struct CustomerId {
+        #[diesel(sql_type = Text)]
+        customer_ref: String,
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
     let column = |pick: fn(&NewCustomer) -> Option<String>| -> Vec<Option<String>> {
         customers_in.iter().map(pick).collect()
     };
@@ -384,50 +512,61 @@ fn upsert_customers(
         .iter()
         .map(|customer| customer.customer_ref.clone())
         .collect();
-    let business_names = column(|customer| customer.business_name.clone());
-    let contact_names = column(|customer| customer.contact_name.clone());
-    let emails = column(|customer| customer.email.clone());
-    let phones = column(|customer| customer.phone.clone());
-    // New references are inserted; known ones are not touched (not even locked) here.
-    diesel::sql_query(
-        "INSERT INTO customers (customer_ref, business_name, contact_name, email, phone) \
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
-         ON CONFLICT (customer_ref) DO NOTHING",
+    // `known` is read once; new references are inserted (a reference another writer inserts
+    // meanwhile is skipped and looked up below); known ones whose details really change get
+    // the new non-empty values, found by id.
+    let found: Vec<CustomerId> = diesel::sql_query(
+        "WITH incoming AS ( \
+           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+             AS incoming(customer_ref, business_name, contact_name, email, phone)), \
+         known AS ( \
+           SELECT c.id, c.customer_ref, \
+                  COALESCE(i.business_name, c.business_name) AS business_name, \
+                  COALESCE(i.contact_name, c.contact_name) AS contact_name, \
+                  COALESCE(i.email, c.email) AS email, \
+                  COALESCE(i.phone, c.phone) AS phone, \
+                  (c.business_name, c.contact_name, c.email, c.phone) IS DISTINCT FROM \
+                    (COALESCE(i.business_name, c.business_name), COALESCE(i.contact_name, c.contact_name), \
+                     COALESCE(i.email, c.email), COALESCE(i.phone, c.phone)) AS changes \
+             FROM incoming i JOIN customers c ON c.customer_ref = i.customer_ref), \
+         created AS ( \
+           INSERT INTO customers (customer_ref, business_name, contact_name, email, phone) \
+           SELECT i.* FROM incoming i \
+            WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.customer_ref = i.customer_ref) \
+           ON CONFLICT (customer_ref) DO NOTHING \
+           RETURNING id, customer_ref), \
+         changed AS ( \
+           UPDATE customers c SET business_name = k.business_name, contact_name = k.contact_name, \
+                  email = k.email, phone = k.phone \
+             FROM known k \
+            WHERE k.changes AND c.id = k.id \
+              AND c.id = ANY (ARRAY(SELECT id FROM known WHERE changes)) \
+           RETURNING c.id) \
+         SELECT customer_ref, id FROM known \
+         UNION ALL SELECT customer_ref, id FROM created",
     )
     .bind::<Array<Text>, _>(&references)
-    .bind::<Array<Nullable<Text>>, _>(&business_names)
-    .bind::<Array<Nullable<Text>>, _>(&contact_names)
-    .bind::<Array<Nullable<Text>>, _>(&emails)
-    .bind::<Array<Nullable<Text>>, _>(&phones)
-    .execute(connection)?;
-    // Known customers whose details really change get the new non-empty values.
-    diesel::sql_query(
-        "UPDATE customers SET \
-           business_name = COALESCE(incoming.business_name, customers.business_name), \
-           contact_name = COALESCE(incoming.contact_name, customers.contact_name), \
-           email = COALESCE(incoming.email, customers.email), \
-           phone = COALESCE(incoming.phone, customers.phone) \
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
-           AS incoming(customer_ref, business_name, contact_name, email, phone) \
-         WHERE customers.customer_ref = incoming.customer_ref \
-           AND (customers.business_name, customers.contact_name, customers.email, customers.phone) \
-               IS DISTINCT FROM (COALESCE(incoming.business_name, customers.business_name), \
-                                 COALESCE(incoming.contact_name, customers.contact_name), \
-                                 COALESCE(incoming.email, customers.email), \
-                                 COALESCE(incoming.phone, customers.phone))",
-    )
-    .bind::<Array<Text>, _>(&references)
-    .bind::<Array<Nullable<Text>>, _>(&business_names)
-    .bind::<Array<Nullable<Text>>, _>(&contact_names)
-    .bind::<Array<Nullable<Text>>, _>(&emails)
-    .bind::<Array<Nullable<Text>>, _>(&phones)
-    .execute(connection)?;
-    Ok(customers::table
-        .filter(customers::customer_ref.eq_any(&references))
-        .select((customers::customer_ref, customers::id))
-        .load::<(String, i64)>(connection)?
+    .bind::<Array<Nullable<Text>>, _>(column(|customer| customer.business_name.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(|customer| customer.contact_name.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(|customer| customer.email.clone()))
+    .bind::<Array<Nullable<Text>>, _>(column(|customer| customer.phone.clone()))
+    .load(connection)?;
+    let mut ids: HashMap<String, i64> = found
         .into_iter()
-        .collect())
+        .map(|found| (found.customer_ref, found.id))
+        .collect();
+    if ids.len() < references.len() {
+        // Created by a concurrent writer after this statement's snapshot: committed by now
+        // (the insert waited for it), so the same statement again finds them known and applies
+        // this batch's details to them.
+        let missing: Vec<NewCustomer> = customers_in
+            .iter()
+            .filter(|customer| !ids.contains_key(&customer.customer_ref))
+            .cloned()
+            .collect();
+        ids.extend(upsert_customers(connection, &missing)?);
+    }
+    Ok(ids)
 }
 
 #[derive(QueryableByName)]

@@ -245,24 +245,10 @@ pub fn record_response_batch(
             Err(error) => outcomes[index] = Some(RowOutcome::Rejected(error)),
         }
     }
-    let mut inserted: HashMap<(String, String), i64> = HashMap::new();
-    for chunk in new_rows.chunks(2_000) {
-        let values: Vec<&NewSurveyResponse> = chunk.iter().map(|(_, new)| new).collect();
-        inserted.extend(
-            diesel::insert_into(survey_responses::table)
-                .values(values)
-                .on_conflict((survey_responses::source, survey_responses::external_id))
-                .do_nothing()
-                .returning((
-                    survey_responses::source.assume_not_null(),
-                    survey_responses::external_id.assume_not_null(),
-                    survey_responses::id,
-                ))
-                .load::<(String, String, i64)>(connection)?
-                .into_iter()
-                .map(|(source, external_id, id)| ((source, external_id), id)),
-        );
-    }
+    let inserted = insert_new_responses(
+        connection,
+        &new_rows.iter().map(|(_, new)| new).collect::<Vec<_>>(),
+    )?;
     let mut claimed = HashSet::new();
     for (index, new) in new_rows {
         let key = (
@@ -364,24 +350,10 @@ pub fn record_invitation_batch(
             Err(error) => outcomes[index] = Some(RowOutcome::Rejected(error)),
         }
     }
-    let mut inserted: HashMap<(String, String), i64> = HashMap::new();
-    for chunk in new_rows.chunks(5_000) {
-        let values: Vec<&NewSurveyInvitation> = chunk.iter().map(|(_, new)| new).collect();
-        inserted.extend(
-            diesel::insert_into(survey_invitations::table)
-                .values(values)
-                .on_conflict((survey_invitations::source, survey_invitations::external_id))
-                .do_nothing()
-                .returning((
-                    survey_invitations::source.assume_not_null(),
-                    survey_invitations::external_id.assume_not_null(),
-                    survey_invitations::id,
-                ))
-                .load::<(String, String, i64)>(connection)?
-                .into_iter()
-                .map(|(source, external_id, id)| ((source, external_id), id)),
-        );
-    }
+    let inserted = insert_new_invitations(
+        connection,
+        &new_rows.iter().map(|(_, new)| new).collect::<Vec<_>>(),
+    )?;
     let mut claimed = HashSet::new();
     for (index, new) in new_rows {
         let key = (
@@ -419,6 +391,125 @@ pub fn record_invitation_batch(
         .collect())
 }
 
+/// A row `INSERT … RETURNING` reports: its key and new id.
+#[derive(QueryableByName)]
+struct InsertedKey {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    source: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    external_id: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+fn by_key(rows: Vec<InsertedKey>) -> HashMap<(String, String), i64> {
+    rows.into_iter()
+        .map(|row| ((row.source, row.external_id), row.id))
+        .collect()
+}
+
+/// Inserts imported responses whose key is new, in one statement with one array per column
+/// (far cheaper to send, parse and plan than thousands of bound rows), and returns their ids
+/// by key; rows whose key exists are left alone for comparison.
+fn insert_new_responses(
+    connection: &mut PgConnection,
+    rows: &[&NewSurveyResponse],
+) -> AppResult<HashMap<(String, String), i64>> {
+    use diesel::sql_types::{Array, BigInt, Bool, Nullable, SmallInt, Text, Timestamptz};
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let likert = |pick: fn(&NewSurveyResponse) -> Option<i16>| -> Vec<Option<i16>> {
+        rows.iter().map(|row| pick(row)).collect()
+    };
+    let inserted: Vec<InsertedKey> = diesel::sql_query(
+        "INSERT INTO survey_responses (source, external_id, kind, interaction_id, submitted_at, \
+           satisfaction, trust, effectiveness, ease, efficiency, transparency, helpfulness, \
+           resolved, comment) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::timestamptz[], \
+           $6::int2[], $7::int2[], $8::int2[], $9::int2[], $10::int2[], $11::int2[], $12::int2[], \
+           $13::bool[], $14::text[]) \
+         ON CONFLICT (source, external_id) DO NOTHING \
+         RETURNING source, external_id, id",
+    )
+    .bind::<Array<Nullable<Text>>, _>(
+        rows.iter()
+            .map(|row| row.source.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(
+        rows.iter()
+            .map(|row| row.external_id.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Text>, _>(
+        rows.iter()
+            .map(|row| row.kind.as_db_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<BigInt>, _>(
+        rows.iter()
+            .map(|row| row.interaction_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Timestamptz>, _>(rows.iter().map(|row| row.submitted_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<SmallInt>>, _>(likert(|row| row.satisfaction))
+    .bind::<Array<Nullable<SmallInt>>, _>(likert(|row| row.trust))
+    .bind::<Array<Nullable<SmallInt>>, _>(likert(|row| row.effectiveness))
+    .bind::<Array<Nullable<SmallInt>>, _>(likert(|row| row.ease))
+    .bind::<Array<Nullable<SmallInt>>, _>(likert(|row| row.efficiency))
+    .bind::<Array<Nullable<SmallInt>>, _>(likert(|row| row.transparency))
+    .bind::<Array<Nullable<SmallInt>>, _>(likert(|row| row.helpfulness))
+    .bind::<Array<Nullable<Bool>>, _>(rows.iter().map(|row| row.resolved).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(
+        rows.iter()
+            .map(|row| row.comment.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .load(connection)?;
+    Ok(by_key(inserted))
+}
+
+/// Inserts imported invitations whose key is new, like [`insert_new_responses`].
+fn insert_new_invitations(
+    connection: &mut PgConnection,
+    rows: &[&NewSurveyInvitation],
+) -> AppResult<HashMap<(String, String), i64>> {
+    use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let inserted: Vec<InsertedKey> = diesel::sql_query(
+        "INSERT INTO survey_invitations (source, external_id, interaction_id, kind, sent_at) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::text[], $5::timestamptz[]) \
+         ON CONFLICT (source, external_id) DO NOTHING \
+         RETURNING source, external_id, id",
+    )
+    .bind::<Array<Nullable<Text>>, _>(
+        rows.iter()
+            .map(|row| row.source.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(
+        rows.iter()
+            .map(|row| row.external_id.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<BigInt>, _>(
+        rows.iter()
+            .map(|row| row.interaction_id)
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Text>, _>(
+        rows.iter()
+            .map(|row| row.kind.as_db_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Timestamptz>, _>(rows.iter().map(|row| row.sent_at).collect::<Vec<_>>())
+    .load(connection)?;
+    Ok(by_key(inserted))
+}
+
 /// Marks invitations answered when a response of the same kind exists for the same interaction
 /// (imports bring invitations and responses separately, in either order).
 pub fn mark_answered_invitations(
@@ -432,7 +523,8 @@ pub fn mark_answered_invitations(
         "UPDATE survey_invitations i SET responded_at = r.submitted_at \
          FROM (SELECT interaction_id, kind, min(submitted_at) AS submitted_at FROM survey_responses \
                WHERE interaction_id = ANY($1) GROUP BY interaction_id, kind) r \
-         WHERE i.interaction_id = r.interaction_id AND i.kind = r.kind AND i.responded_at IS NULL",
+         WHERE i.interaction_id = r.interaction_id AND i.kind = r.kind AND i.responded_at IS NULL \
+           AND i.interaction_id = ANY($1)",
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(interaction_ids)
     .execute(connection)?)

@@ -1,7 +1,7 @@
 //! Bulk import through `POST /import/{kind}` and the `import` command.
 
 use bac_metrics::db::enums::Role;
-use diesel::prelude::*;
+use diesel::{connection::SimpleConnection, prelude::*};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -379,4 +379,107 @@ async fn parallel_writers_import_every_row_once() {
         .get_result(&mut app.connection())
         .unwrap();
     assert_eq!(stored, 131);
+}
+
+#[tokio::test]
+async fn customer_details_merge_across_batches_and_a_refused_batch_leaves_no_trace() {
+    // Batches of two on one writer: the writer remembers the customers it has written, so
+    // this checks that what it remembers is exactly what the database holds.
+    let app = TestApp::spawn_with(&[("IMPORT_BATCH_SIZE", "2"), ("IMPORT_WORKERS", "1")]).await;
+    let world = fixture::build(&app).await;
+    // A rule the importer cannot foresee: the database refuses one row, so its whole batch
+    // (which has just created customer CRM-NEW) rolls back and is retried row by row.
+    app.connection()
+        .batch_execute(
+            "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.external_id = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_boom BEFORE INSERT ON interactions \
+             FOR EACH ROW EXECUTE FUNCTION refuse_boom()",
+        )
+        .unwrap();
+    let row = |id: &str, customer: &str, details: &str, minute: u32| {
+        format!(
+            "\ncrm,{id},phone,TEAM-A1,,{customer},{details},LICENSING,2026-11-01T09:{minute:02}:00-05:00,10,,0,false,"
+        )
+    };
+    let mut file = String::from(HEADER);
+    // Batch 1: the latest non-empty value of each detail wins within a batch.
+    file.push_str(&row("1", "CRM-200", "Acme,Ann,ann@acme.example,", 0));
+    file.push_str(&row("2", "CRM-200", ",,,555-0100", 1));
+    // Batch 2: the same details again (nothing to write), then a new email.
+    file.push_str(&row("3", "CRM-200", "Acme,Ann,ann@acme.example,", 2));
+    file.push_str(&row("4", "CRM-200", ",,ann@new.example,", 3));
+    // Batch 3: refused as a whole, then row by row: CRM-NEW is created twice and rolled back
+    // twice, so it does not exist afterwards.
+    file.push_str(&row("boom", "CRM-NEW", "Newco,,,", 4));
+    file.push_str(&row("5", "", ",,,", 5));
+    // Batch 4: CRM-NEW with the same details must resolve to the customer that exists.
+    file.push_str(&row("6", "CRM-NEW", "Newco,,,", 6));
+    file.push_str(&row("7", "CRM-200", "Acme,Ann,ann@acme.example,", 7));
+    file.push('\n');
+    let (status, report) = upload(
+        &app,
+        Some(world.token(Role::Ingest)),
+        "interactions",
+        "text/csv",
+        &file,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["inserted"].as_i64(), report["rejected"].as_i64()),
+        (Some(7), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["rejected_rows"][0]["line"], 6, "{report}");
+
+    use bac_metrics::db::schema::{customers, interactions};
+    let mut connection = app.connection();
+    type Details = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let details: Vec<Details> = customers::table
+        .filter(customers::customer_ref.eq_any(["CRM-200", "CRM-NEW"]))
+        .order(customers::customer_ref)
+        .select((
+            customers::customer_ref,
+            customers::business_name,
+            customers::contact_name,
+            customers::email,
+            customers::phone,
+        ))
+        .load(&mut connection)
+        .unwrap();
+    let text = |value: &str| Some(value.to_owned());
+    assert_eq!(
+        details,
+        vec![
+            (
+                "CRM-200".into(),
+                text("Acme"),
+                text("Ann"),
+                // Row 7 sends the old email again, later than row 4: the latest wins.
+                text("ann@acme.example"),
+                text("555-0100")
+            ),
+            ("CRM-NEW".into(), text("Newco"), None, None, None),
+        ]
+    );
+    // Row 6 names the CRM-NEW that exists (not one that was rolled back).
+    let new_customer: Vec<Option<i64>> = interactions::table
+        .filter(interactions::source.eq("crm"))
+        .filter(interactions::external_id.eq("6"))
+        .select(interactions::customer_id)
+        .load(&mut connection)
+        .unwrap();
+    let existing: i64 = customers::table
+        .filter(customers::customer_ref.eq("CRM-NEW"))
+        .select(customers::id)
+        .first(&mut connection)
+        .unwrap();
+    assert_eq!(new_customer, vec![Some(existing)]);
 }

@@ -167,10 +167,14 @@ impl RecordsMutation {
         let (interaction, created) = ctx
             .database()
             .transaction(move |connection| {
-                let outcome =
-                    record_batch(connection, std::slice::from_ref(&submission), Utc::now())?
-                        .pop()
-                        .ok_or_else(|| AppError::internal("no outcome for the interaction"))?;
+                let outcome = record_batch(
+                    connection,
+                    std::slice::from_ref(&submission),
+                    Utc::now(),
+                    None,
+                )?
+                .pop()
+                .ok_or_else(|| AppError::internal("no outcome for the interaction"))?;
                 let (id, created) = match outcome {
                     RowOutcome::Inserted(id) => (id, true),
                     RowOutcome::Unchanged(id) => (id, false),
