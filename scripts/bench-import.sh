@@ -51,7 +51,7 @@ BIND=127.0.0.1:0 "$binary" serve >"$work/serve.log" 2>&1 &
 server=$!
 sleep 3
 if [ -n "${BEFORE_IMPORT:-}" ]; then eval "$BEFORE_IMPORT"; fi
-echo "importing $rows interactions (IMPORT_BATCH_SIZE=${IMPORT_BATCH_SIZE:-10000}, IMPORT_WORKERS=${IMPORT_WORKERS:-1})"
+echo "importing $rows interactions (IMPORT_BATCH_SIZE=${IMPORT_BATCH_SIZE:-10000}, IMPORT_WORKERS=${IMPORT_WORKERS:-3})"
 begin=$(date +%s.%N)
 "$binary" import interactions "$work/interactions.csv" >"$work/report.json"
 end=$(date +%s.%N)

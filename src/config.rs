@@ -13,7 +13,7 @@
 //! | `JWT_SECRET` | unset | HS256 signing secret (≥ 32 bytes). Unset with a private cluster: generated once and kept in `DATA_DIR`. Required with `DATABASE_URL`. |
 //! | `PSEUDONYM_KEY` | unset | Key (≥ 32 bytes) of the keyed hash that turns `customer_ref` into the pseudonym non-PII roles see. Unset: like `JWT_SECRET`. |
 //! | `IMPORT_BATCH_SIZE` | `10000` | Rows written per transaction by bulk imports (at most 50,000). Larger batches amortise the per-statement work of the metric rollups. |
-//! | `IMPORT_WORKERS` | `1` | Connections a bulk import of interactions or surveys writes through in parallel. Rows are routed to a writer by their key, so rows sharing a key keep their file order whatever the number. The metric rollups serialise the writers' final step, so more than one rarely helps. |
+//! | `IMPORT_WORKERS` | `3` | Connections a bulk import of interactions or surveys writes through in parallel (at most 16; each takes one from the pool while the import runs). Rows naming a customer go to the writer that owns the customer, so writers never wait on each other's new customers; a row whose key is still being written goes behind it, so rows sharing a key keep their file order whatever the number. |
 //! | `SURVEY_SUBMISSIONS_PER_MINUTE` | `20` | Public survey submissions allowed per client address per minute. |
 //! | `JWT_ISSUER` | `bac-metrics` | `iss` claim minted and required. |
 //! | `JWT_AUDIENCE` | `bac-metrics-api` | `aud` claim minted and required. |
@@ -243,7 +243,7 @@ impl Config {
             },
             log_format,
             import_batch_size: positive(&get, "IMPORT_BATCH_SIZE", 10_000)?.min(50_000) as usize,
-            import_workers: positive(&get, "IMPORT_WORKERS", 1)?.min(16) as usize,
+            import_workers: positive(&get, "IMPORT_WORKERS", 3)?.min(16) as usize,
             survey_submissions_per_minute: positive(&get, "SURVEY_SUBMISSIONS_PER_MINUTE", 20)?
                 as u32,
         })

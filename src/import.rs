@@ -325,6 +325,14 @@ struct Row {
 }
 
 impl Row {
+    /// The cell, trimmed, without a copy (empty cells are absent).
+    fn cell(&self, column: &str) -> Option<&str> {
+        self.cells
+            .get(column)
+            .map(|value| value.trim())
+            .filter(|value| !value.is_empty())
+    }
+
     fn text(&self, column: &str) -> Option<String> {
         self.cells
             .get(column)
@@ -597,14 +605,93 @@ pub fn run(
     Ok(report.finished())
 }
 
-/// The worker that writes `row`: a stable hash of its `(source, external_id)` key, so rows
-/// sharing a key are written by one worker in file order.
-fn worker_for(row: &Row, workers: usize) -> usize {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    row.text("source").hash(&mut hasher);
-    row.text("external_id").hash(&mut hasher);
-    (hasher.finish() % workers as u64) as usize
+/// Chooses the writer of each row of a parallel import.
+///
+/// A row naming a customer goes to the writer that owns the customer (a hash of the reference),
+/// so two writers never hold the same new customer uncommitted, which would make one wait for
+/// the other's whole batch; other rows are spread by their key. But a row whose key is still in
+/// flight (read, and not yet committed by its writer) goes to that writer, behind it: rows
+/// sharing a key keep their file order, and the report is the same with any number of
+/// writers. Memory holds only the keys in flight (at most a few batches per writer).
+struct Router {
+    workers: usize,
+    /// Hash of each key in flight → its writer and how many of its rows are in flight.
+    in_flight: HashMap<u64, (usize, u32)>,
+    /// Per writer, the key hashes of each batch in flight, oldest first; the last is the batch
+    /// being filled.
+    batches: Vec<std::collections::VecDeque<Vec<u64>>>,
+}
+
+impl Router {
+    fn new(workers: usize) -> Self {
+        Self {
+            workers,
+            in_flight: HashMap::new(),
+            batches: (0..workers)
+                .map(|_| std::collections::VecDeque::from([Vec::new()]))
+                .collect(),
+        }
+    }
+
+    /// The writer of `row`, which joins that writer's batch being filled.
+    fn route(&mut self, row: &Row) -> usize {
+        if self.workers <= 1 {
+            return 0;
+        }
+        let hash = |parts: &[Option<&str>]| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            parts.hash(&mut hasher);
+            hasher.finish()
+        };
+        let key = hash(&[row.cell("source"), row.cell("external_id")]);
+        let worker = match self.in_flight.get_mut(&key) {
+            Some((worker, rows)) => {
+                *rows += 1;
+                *worker
+            }
+            None => {
+                let owner = row
+                    .cell("customer_ref")
+                    .map_or(key, |customer| hash(&[Some(customer)]));
+                let worker = (owner % self.workers as u64) as usize;
+                self.in_flight.insert(key, (worker, 1));
+                worker
+            }
+        };
+        if let Some(open) = self.batches[worker].back_mut() {
+            open.push(key);
+        }
+        worker
+    }
+
+    /// `worker`'s batch being filled was sent; start the next.
+    fn sent(&mut self, worker: usize) {
+        if self.workers > 1 {
+            self.batches[worker].push_back(Vec::new());
+        }
+    }
+
+    /// `worker` committed its oldest batch in flight: its keys are no longer in flight.
+    fn written(&mut self, worker: usize) {
+        let Some(keys) = self
+            .batches
+            .get_mut(worker)
+            .and_then(|batches| batches.pop_front())
+        else {
+            return;
+        };
+        for key in keys {
+            if let std::collections::hash_map::Entry::Occupied(mut entry) =
+                self.in_flight.entry(key)
+            {
+                entry.get_mut().1 -= 1;
+                if entry.get().1 == 0 {
+                    entry.remove();
+                }
+            }
+        }
+    }
 }
 
 /// Like [`run`], with the file read on one thread while interaction and survey batches are
@@ -632,7 +719,8 @@ pub fn run_parallel(
     }
     let mut source = RowSource::open(kind, format, input)?;
     let mut report = ImportReport::new(kind);
-    type BatchResult = AppResult<(Vec<u64>, Vec<RowOutcome>)>;
+    // Each writer's results carry its index, so the router knows whose batch was committed.
+    type BatchResult = (usize, AppResult<(Vec<u64>, Vec<RowOutcome>)>);
     let (result_sender, result_receiver) = std::sync::mpsc::channel::<BatchResult>();
     let mut failure: Option<AppError> = None;
     std::thread::scope(|scope| {
@@ -640,7 +728,7 @@ pub fn run_parallel(
         // writes its rows in file order — so a key repeated in the file resolves exactly as it
         // would with one writer (the first occurrence is inserted, later ones compared to it).
         let mut batch_senders = Vec::with_capacity(workers);
-        for _ in 0..workers {
+        for worker in 0..workers {
             let (batch_sender, batch_receiver) = std::sync::mpsc::sync_channel::<ParsedBatch>(1);
             batch_senders.push(batch_sender);
             let result_sender = result_sender.clone();
@@ -648,7 +736,7 @@ pub fn run_parallel(
                 let mut connection = match database.checkout() {
                     Ok(connection) => connection,
                     Err(error) => {
-                        let _ = result_sender.send(Err(error));
+                        let _ = result_sender.send((worker, Err(error)));
                         return;
                     }
                 };
@@ -657,25 +745,30 @@ pub fn run_parallel(
                     let result = write_batch(&mut connection, &batch, context, &mut customers)
                         .map(|outcomes| (batch.lines, outcomes));
                     let failed = result.is_err();
-                    if result_sender.send(result).is_err() || failed {
+                    if result_sender.send((worker, result)).is_err() || failed {
                         break;
                     }
                 }
             });
         }
         drop(result_sender);
-        let absorb = |result: BatchResult,
+        let absorb = |(worker, result): BatchResult,
                       report: &mut ImportReport,
+                      router: &mut Router,
                       failure: &mut Option<AppError>| match result {
-            Ok((lines, outcomes)) => tally_batch(report, &lines, &outcomes),
+            Ok((lines, outcomes)) => {
+                router.written(worker);
+                tally_batch(report, &lines, &outcomes);
+            }
             Err(error) => {
                 failure.get_or_insert(error);
             }
         };
         let mut pending: Vec<Vec<Row>> = (0..workers).map(|_| Vec::new()).collect();
+        let mut router = Router::new(workers);
         'reading: while let Some(rows) = source.next_batch(kind, context.batch_size, &mut report) {
             for row in rows {
-                let worker = worker_for(&row, workers);
+                let worker = router.route(&row);
                 pending[worker].push(row);
                 if pending[worker].len() >= context.batch_size {
                     // Parsed here, so the writer only writes while the next batch is read.
@@ -683,10 +776,11 @@ pub fn run_parallel(
                     if batch_senders[worker].send(batch).is_err() {
                         break 'reading; // That worker stopped; its error is among the results.
                     }
+                    router.sent(worker);
                 }
             }
             while let Ok(result) = result_receiver.try_recv() {
-                absorb(result, &mut report, &mut failure);
+                absorb(result, &mut report, &mut router, &mut failure);
             }
             if failure.is_some() {
                 break;
@@ -701,7 +795,7 @@ pub fn run_parallel(
         }
         drop(batch_senders);
         for result in result_receiver {
-            absorb(result, &mut report, &mut failure);
+            absorb(result, &mut report, &mut router, &mut failure);
         }
     });
     match failure {

@@ -328,6 +328,16 @@ async fn parallel_writers_import_every_row_once() {
     // The same key twice with different content, far apart in the file: whatever the number
     // of writers, the first occurrence is recorded and the second is the conflict.
     file.push_str("\npar,dup,phone,TEAM-A1,,,,,,,,2026-11-01T10:00:00-05:00,10,,0,false,");
+    // Rows go to the writer that owns their customer, but a key still being written keeps its
+    // writer: the same key naming two different customers, close together, resolves in file
+    // order too (the first is recorded with its customer, the second conflicts).
+    for pair in 0..5 {
+        file.push_str(&format!(
+            "\npar,twin{pair},phone,TEAM-A1,,CRM-{pair},,,,,LICENSING,2026-11-01T10:0{pair}:00-05:00,10,,0,false,\n\
+             par,twin{pair},phone,TEAM-A1,,CRM-{},,,,,LICENSING,2026-11-01T10:0{pair}:00-05:00,10,,0,false,",
+            pair + 5
+        ));
+    }
     for index in 100..130 {
         file.push_str(&format!(
             "\npar,{index},chat,TEAM-A2,,,,,,,,2026-11-01T11:{:02}:00-05:00,5,,0,false,",
@@ -350,14 +360,24 @@ async fn parallel_writers_import_every_row_once() {
             report["rejected"].as_i64(),
             report["conflicts"].as_i64()
         ),
-        (Some(131), Some(1), Some(1)),
+        (Some(136), Some(1), Some(6)),
         "{report}"
     );
-    // 133 rows in batches of 7 per writer: at least 19, at most one partial batch per writer more.
+    // 143 rows in batches of 7 per writer: at least 21, at most one partial batch per writer more.
     let batches = report["batches"].as_i64().unwrap();
-    assert!((19..=22).contains(&batches), "{report}");
+    assert!((21..=24).contains(&batches), "{report}");
     assert_eq!(report["rejected_rows"][0]["line"], 102);
-    assert_eq!(report["conflict_rows"][0]["line"], 134, "{report}");
+    let conflict_lines: Vec<i64> = report["conflict_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        conflict_lines,
+        vec![105, 107, 109, 111, 113, 144],
+        "{report}"
+    );
     // A second run through three writers finds every row already there.
     let (_, again) = upload(
         &app,
@@ -369,7 +389,7 @@ async fn parallel_writers_import_every_row_once() {
     .await;
     assert_eq!(
         (again["inserted"].as_i64(), again["unchanged"].as_i64()),
-        (Some(0), Some(131)),
+        (Some(0), Some(136)),
         "{again}"
     );
     use bac_metrics::db::schema::interactions;
@@ -378,7 +398,22 @@ async fn parallel_writers_import_every_row_once() {
         .count()
         .get_result(&mut app.connection())
         .unwrap();
-    assert_eq!(stored, 131);
+    assert_eq!(stored, 136);
+    // Each twin key holds its first row's customer.
+    use bac_metrics::db::schema::customers;
+    let twins: Vec<(String, String)> = interactions::table
+        .inner_join(customers::table.on(customers::id.nullable().eq(interactions::customer_id)))
+        .filter(interactions::external_id.like("twin%"))
+        .order(interactions::external_id)
+        .select((interactions::external_id, customers::customer_ref))
+        .load(&mut app.connection())
+        .unwrap();
+    assert_eq!(
+        twins,
+        (0..5)
+            .map(|pair| (format!("twin{pair}"), format!("CRM-{pair}")))
+            .collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
