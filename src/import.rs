@@ -334,11 +334,7 @@ impl Row {
     }
 
     fn text(&self, column: &str) -> Option<String> {
-        self.cells
-            .get(column)
-            .map(|value| value.trim())
-            .filter(|value| !value.is_empty())
-            .map(str::to_owned)
+        self.cell(column).map(str::to_owned)
     }
 
     fn required(&self, column: &str) -> AppResult<String> {

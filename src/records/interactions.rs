@@ -306,33 +306,12 @@ pub fn record_batch(
         }
     }
 
-    // Customers: the latest non-empty value of each contact detail wins; one statement for
-    // the batch, for the customers the cache does not already know with these details.
-    let mut by_ref: HashMap<&str, NewCustomer> = HashMap::new();
-    for (_, _, customer) in &resolved {
-        let Some(customer) = customer else { continue };
-        let merged = by_ref
-            .entry(customer.customer_ref.as_str())
-            .or_insert_with(|| NewCustomer {
-                customer_ref: customer.customer_ref.clone(),
-                business_name: None,
-                contact_name: None,
-                email: None,
-                phone: None,
-            });
-        let latest = |field: &mut Option<String>, value: &Option<String>| {
-            if value.is_some() {
-                field.clone_from(value);
-            }
-        };
-        latest(&mut merged.business_name, &customer.business_name);
-        latest(&mut merged.contact_name, &customer.contact_name);
-        latest(&mut merged.email, &customer.email);
-        latest(&mut merged.phone, &customer.phone);
-    }
-    let mut customer_ids: HashMap<String, i64> = HashMap::with_capacity(by_ref.len());
+    // Customers: one statement for the batch, for the customers the cache does not already
+    // know with these details.
+    let merged = merge_customers(resolved.iter().filter_map(|(_, _, customer)| *customer));
+    let mut customer_ids: HashMap<String, i64> = HashMap::with_capacity(merged.len());
     let mut to_write: Vec<(NewCustomer, u64)> = Vec::new();
-    for customer in by_ref.into_values() {
+    for customer in merged {
         let fingerprint = fingerprint(&customer);
         match cache
             .as_deref()
@@ -460,28 +439,46 @@ fn insert_new(
         .collect())
 }
 
+/// One customer per reference, with the latest non-empty value of each contact detail among
+/// `submissions` (in order): a later submission without an email keeps an earlier one's.
+fn merge_customers<'a>(
+    submissions: impl Iterator<Item = &'a CustomerSubmission>,
+) -> Vec<NewCustomer> {
+    let mut by_ref: HashMap<&str, NewCustomer> = HashMap::new();
+    for customer in submissions {
+        let merged = by_ref
+            .entry(customer.customer_ref.as_str())
+            .or_insert_with(|| NewCustomer {
+                customer_ref: customer.customer_ref.clone(),
+                business_name: None,
+                contact_name: None,
+                email: None,
+                phone: None,
+            });
+        let latest = |field: &mut Option<String>, value: &Option<String>| {
+            if value.is_some() {
+                field.clone_from(value);
+            }
+        };
+        latest(&mut merged.business_name, &customer.business_name);
+        latest(&mut merged.contact_name, &customer.contact_name);
+        latest(&mut merged.email, &customer.email);
+        latest(&mut merged.phone, &customer.phone);
+    }
+    by_ref.into_values().collect()
+}
+
 /// Records customers ahead of their interactions, in one statement: new references are
-/// created, known ones get the new non-empty details. Returns how many distinct references the
+/// created, known ones get the new non-empty details (merged as in [`merge_customers`]). Returns how many distinct references the
 /// batch named. (The `seed` command writes its customer base first, so that parallel writers
 /// never wait on each other's uncommitted new customers.)
 pub fn record_customers(
     connection: &mut PgConnection,
     customers_in: &[CustomerSubmission],
 ) -> AppResult<usize> {
-    let mut new_customers: Vec<NewCustomer> = customers_in
-        .iter()
-        .map(|customer| NewCustomer {
-            customer_ref: customer.customer_ref.clone(),
-            business_name: customer.business_name.clone(),
-            contact_name: customer.contact_name.clone(),
-            email: customer.email.clone(),
-            phone: customer.phone.clone(),
-        })
-        .collect();
-    // One lock order for every writer; the last submission of a reference wins.
-    new_customers.reverse();
+    let mut new_customers = merge_customers(customers_in.iter());
+    // One lock order for every writer: concurrent batches cannot deadlock.
     new_customers.sort_by(|a, b| a.customer_ref.cmp(&b.customer_ref));
-    new_customers.dedup_by(|later, earlier| later.customer_ref == earlier.customer_ref);
     if new_customers.is_empty() {
         return Ok(0);
     }

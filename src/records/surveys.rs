@@ -519,6 +519,8 @@ pub fn mark_answered_invitations(
     if interaction_ids.is_empty() {
         return Ok(0);
     }
+    // The interaction ids also filter the invitations directly, so they are found through
+    // their index: planned from the join alone, the update scanned every invitation.
     Ok(diesel::sql_query(
         "UPDATE survey_invitations i SET responded_at = r.submitted_at \
          FROM (SELECT interaction_id, kind, min(submitted_at) AS submitted_at FROM survey_responses \
