@@ -27,7 +27,7 @@ use crate::{
         enums::Role,
         models::NewUser,
         schema::{org_units, users},
-        Database, PoolOptions,
+        Database, PoolOptions, Workload,
     },
     demo,
     error::AppError,
@@ -229,10 +229,13 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Token { email, ttl } => {
+                let secret = Secrets::jwt(&config, may_generate)?;
                 let auth = AuthService::new(
-                    JwtKeys::new(&Secrets::jwt(&config, may_generate)?, &config.tokens),
+                    JwtKeys::new(&secret, &config.tokens),
                     tokio::task::spawn_blocking(PasswordHasher::new).await??,
-                    config.tokens.clone(),
+                    &config,
+                    // Minting a token throttles nothing; any key will do.
+                    &secret,
                 );
                 let minted = auth
                     .mint_for_email(&environment.database, &email, ttl)
@@ -307,6 +310,7 @@ async fn serve(
         let time_zone = config.reporting.time_zone;
         let today = chrono::Utc::now().with_timezone(&time_zone).date_naive();
         let report = database
+            .for_workload(Workload::Import)
             .run(move |connection| demo::seed(connection, &hash, time_zone, today))
             .await
             .context("could not seed the demo data")?;
@@ -357,11 +361,7 @@ pub struct DatabaseEnvironment {
 
 /// Connects to `DATABASE_URL`, or starts the private cluster in `DATA_DIR`.
 pub fn open_environment(config: &Config) -> anyhow::Result<DatabaseEnvironment> {
-    let options = PoolOptions {
-        max_size: config.pool_size,
-        checkout_timeout: config.checkout_timeout,
-        statement_timeout_ms: config.statement_timeout_ms,
-    };
+    let options = PoolOptions::from_config(config);
     match &config.database_url {
         Some(url) => Ok(DatabaseEnvironment {
             database: Database::connect_lazily(url, &options),
@@ -408,10 +408,12 @@ pub async fn import_file(
         actor: Actor::operator(),
         request_id: None,
         batch_size: config.import_batch_size,
+        max_line_bytes: config.imports.max_line_bytes,
     };
     let workers = config.import_workers;
     Ok(database
-        .run_with_pool(move |database| {
+        .for_workload(Workload::Import)
+        .run_job(workers as u32, move |database| {
             import::run_parallel(
                 database,
                 workers,
@@ -496,7 +498,9 @@ pub async fn seed_synthetic(
         actor: Actor::operator(),
         request_id: None,
         batch_size: config.import_batch_size,
+        max_line_bytes: config.imports.max_line_bytes,
     };
+    let database = database.for_workload(Workload::Import);
     let organisation_counts = {
         let (organisation, context) = (organisation.clone(), context.clone());
         database
@@ -521,11 +525,13 @@ pub async fn seed_synthetic(
         },
         organisation,
     );
-    let workers = options.workers.clamp(1, config.pool_size.max(1) as usize);
+    let workers = options
+        .workers
+        .clamp(1, config.workloads.import.connections.max(1) as usize);
     let batch_size = options.batch_size.max(1);
     let started = std::time::Instant::now();
     let report = database
-        .run_with_pool(move |database| {
+        .run_job(workers as u32, move |database| {
             synthetic::load(database, generator, batch_size, workers, &context)
         })
         .await

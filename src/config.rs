@@ -13,25 +13,64 @@
 //! | `JWT_SECRET` | unset | HS256 signing secret (≥ 32 bytes). Unset with a private cluster: generated once and kept in `DATA_DIR`. Required with `DATABASE_URL`. |
 //! | `PSEUDONYM_KEY` | unset | Key (≥ 32 bytes) of the keyed hash that turns `customer_ref` into the pseudonym non-PII roles see. Unset: like `JWT_SECRET`. |
 //! | `IMPORT_BATCH_SIZE` | `10000` | Rows written per transaction by bulk imports (at most 50,000). Larger batches amortise the per-statement work of the metric rollups. |
-//! | `IMPORT_WORKERS` | `3` | Connections a bulk import of interactions or surveys writes through in parallel (at most 16; each takes one from the pool while the import runs). Rows naming a customer go to the writer that owns the customer, so writers never wait on each other's new customers; a row whose key is still being written goes behind it, so rows sharing a key keep their file order whatever the number. |
-//! | `SURVEY_SUBMISSIONS_PER_MINUTE` | `20` | Public survey submissions allowed per client address per minute. |
+//! | `IMPORT_WORKERS` | `3` | Connections a bulk import of interactions or surveys writes through in parallel (at most 16; each takes one of the import workload's connections while the import runs). Rows naming a customer go to the writer that owns the customer, so writers never wait on each other's new customers; a row whose key is still being written goes behind it, so rows sharing a key keep their file order whatever the number. |
+//! | `SURVEY_SUBMISSIONS_PER_MINUTE` | `20` | Public survey submissions allowed per client address per minute (counted in PostgreSQL across every server process). |
 //! | `JWT_ISSUER` | `bac-metrics` | `iss` claim minted and required. |
 //! | `JWT_AUDIENCE` | `bac-metrics-api` | `aud` claim minted and required. |
 //! | `ACCESS_TOKEN_TTL_SECONDS` | `900` | Lifetime of an access token. |
 //! | `REFRESH_TOKEN_TTL_SECONDS` | `1209600` | Lifetime of a refresh token and of a login session (14 days). |
 //! | `JWT_LEEWAY_SECONDS` | `10` | Clock skew allowed on `exp`/`nbf`/`iat` (at most 30). |
-//! | `DATABASE_POOL_SIZE` | `10` | Maximum pooled connections. |
-//! | `DATABASE_CHECKOUT_TIMEOUT_MS` | `3000` | How long a request waits for a pooled connection. |
-//! | `DATABASE_STATEMENT_TIMEOUT_MS` | `15000` | PostgreSQL `statement_timeout` set on every connection. |
 //! | `MAX_BODY_BYTES` | `1048576` | Largest GraphQL request body accepted. |
 //! | `GRAPHQL_MAX_DEPTH` | `16` | Deepest selection set accepted (GraphiQL's introspection needs 13). |
-//! | `GRAPHQL_MAX_COMPLEXITY` | `5000` | Largest query complexity accepted. |
 //! | `REPORTING_TZ` | `America/New_York` | Time zone that reporting periods are cut in. |
 //! | `FISCAL_YEAR_START_MONTH` | `7` | First month of the fiscal year (named by the calendar year it ends in). |
 //! | `MIN_CELL_SIZE` | `10` | Smallest survey denominator shown to the `analyst` role. |
 //! | `METRICS_SOURCE` | `auto` | Where `metrics` reads from: `auto` (the daily rollups whenever they can answer, else the records) or `base` (always the records; slower, for checking the rollups). |
 //! | `LOG_FORMAT` | `pretty` | `json` for one JSON object per log line. |
 //! | `RUST_LOG` | `info` | Log filter (tracing-subscriber `EnvFilter` syntax). |
+//!
+//! **Admission control and resource budgets** (the model is in `docs/ARCHITECTURE.md`). Four
+//! workloads — interactive, authentication, reporting, import — each get their own connections,
+//! queue deadline and statement timeout, so none can starve another:
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_POOL_SIZE` | `8` | Connections of the interactive workload (record lists and lookups, `me`, single writes, small reports). |
+//! | `DATABASE_STATEMENT_TIMEOUT_MS` | `5000` | `statement_timeout` of interactive connections. |
+//! | `INTERACTIVE_QUEUE_TIMEOUT_MS` | `2000` | How long an interactive request may wait for a connection before `RATE_LIMITED`. |
+//! | `AUTH_POOL_SIZE` | `3` | Connections for session checks, sign-in, refresh and logout. |
+//! | `AUTH_STATEMENT_TIMEOUT_MS` | `2000` | Their `statement_timeout`. |
+//! | `AUTH_QUEUE_TIMEOUT_MS` | `2000` | Their queue deadline. |
+//! | `REPORTING_POOL_SIZE` | `3` | Connections for expensive reads: large `metrics` requests, insights, the oversight report, audit verification, CSV exports. |
+//! | `REPORTING_STATEMENT_TIMEOUT_MS` | `30000` | Their `statement_timeout`. |
+//! | `REPORTING_QUEUE_TIMEOUT_MS` | `5000` | Their queue deadline. |
+//! | `REPORTING_CONNECTIONS_PER_CALLER` | `1` | Reporting connections one signed-in caller may hold at once (aliases and parallel requests queue behind each other). |
+//! | `EXPORT_STATEMENT_TIMEOUT_MS` | `300000` | `statement_timeout` of a streamed CSV export (it lasts as long as the client reads). |
+//! | `IMPORT_MAX_CONCURRENT` | `2` | Bulk imports running at once; each holds `IMPORT_WORKERS` connections. |
+//! | `IMPORT_POOL_SIZE` | `IMPORT_WORKERS × IMPORT_MAX_CONCURRENT` | Connections of the import workload. |
+//! | `IMPORT_STATEMENT_TIMEOUT_MS` | `120000` | Their `statement_timeout`. |
+//! | `IMPORT_QUEUE_TIMEOUT_MS` | `2000` | How long an import waits for its connections before `RATE_LIMITED`. |
+//! | `IMPORT_MAX_BODY_BYTES` | `268435456` | Largest `POST /import/{kind}` body (256 MiB). |
+//! | `IMPORT_MAX_LINE_BYTES` | `65536` | Longest line (CSV record or NDJSON object) of an import; a longer one is rejected with its line number. |
+//! | `DATABASE_CHECKOUT_TIMEOUT_MS` | `1000` | How long opening a database connection may take. |
+//! | `DATABASE_PROBE_INTERVAL_MS` | `1000` | While the database is down, requests fail at once with `UNAVAILABLE`; this is how often it is probed to recover. |
+//! | `GRAPHQL_MAX_COST` | `10000` | Cost budget of one GraphQL operation (see `src/admission/cost.rs`); a costlier document is refused before execution with `extensions.cost` and `extensions.budget`. |
+//! | `GRAPHQL_MAX_EXPENSIVE_FIELDS` | `4` | Reporting fields (`metrics`, insights, `oversightReport`, `verifyAuditChain`, …) one operation may select. |
+//! | `GRAPHQL_MAX_MUTATION_FIELDS` | `10` | Mutation fields one operation may select (`login` and `refreshSession` at most once each). |
+//! | `REPORTING_COST_THRESHOLD` | `1000` | An operation costing at least this much runs on the reporting workload. |
+//! | `METRICS_MAX_CELLS` | `50000` | Most values (rows × metrics) one `metrics` response may hold; a larger one is refused with advice to narrow it or use the CSV export, which streams. |
+//! | `REQUESTS_PER_MINUTE_PER_SESSION` | `3000` | Requests one session (access token) may make per minute, counted in PostgreSQL across every server process. |
+//! | `LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS` | `5` | Failed sign-ins for one account from one client address before that pair must wait (doubling from 1 s up to `LOGIN_LOCKOUT_MAX_SECONDS`). |
+//! | `LOGIN_LOCKOUT_MAX_SECONDS` | `900` | Longest wait imposed on an account and address pair, or on an address. |
+//! | `LOGIN_FAILURES_PER_ACCOUNT` | `20` | Failed sign-ins for one account from any address before every attempt on it must wait (doubling from 1 s up to `LOGIN_ACCOUNT_DELAY_MAX_SECONDS`). |
+//! | `LOGIN_ACCOUNT_DELAY_MAX_SECONDS` | `30` | Longest wait imposed on an account as a whole, so an attacker cannot lock its owner out for long. |
+//! | `LOGIN_FAILURES_PER_ADDRESS` | `50` | Failed sign-ins from one client address, any account, before it must wait. |
+//! | `LOGIN_FAILURE_WINDOW_SECONDS` | `900` | Failures older than this are forgotten. |
+//! | `PASSWORD_CHECKS_IN_FLIGHT` | half the CPUs, at least 1 | argon2id verifications running at once (each takes ~19 MiB and a CPU for tens of milliseconds); more wait up to 2 s, then `RATE_LIMITED`. |
+//! | `TRUSTED_PROXIES` | unset | Comma-separated addresses or CIDR blocks of reverse proxies whose `Forwarded`/`X-Forwarded-For` names the client. Unset: the TCP peer is the client. |
+//! | `REFUSED_TOKEN_SUMMARY_SECONDS` | `900` | Refused bearer tokens are logged and counted; at most one audit event per this interval summarises them. |
+//! | `SHUTDOWN_DRAIN_SECONDS` | `2` | After SIGTERM, how long the server keeps serving while `/readyz` fails and connections close, so a load balancer moves away before it stops accepting (`0`: no drain). |
+//! | `SHUTDOWN_GRACE_SECONDS` | `30` | Then how long in-flight requests may take to finish before the process exits. |
 
 use std::{env, net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -76,12 +115,73 @@ pub struct TokenSettings {
     pub leeway_seconds: u64,
 }
 
-/// GraphQL execution limits.
+/// GraphQL request limits.
 #[derive(Debug, Clone)]
 pub struct GraphqlLimits {
     pub max_body_bytes: usize,
     pub max_depth: usize,
-    pub max_complexity: usize,
+}
+
+/// The connection budget of one workload (see `db::Workload`).
+#[derive(Debug, Clone)]
+pub struct WorkloadBudget {
+    /// Pooled connections, and so database work of this workload running at once.
+    pub connections: u32,
+    /// How long a request may wait for one of them before it is refused with `RATE_LIMITED`.
+    pub queue_timeout: Duration,
+    /// PostgreSQL `statement_timeout` on this workload's connections.
+    pub statement_timeout: Duration,
+}
+
+/// The budgets of the four workloads.
+#[derive(Debug, Clone)]
+pub struct WorkloadBudgets {
+    pub interactive: WorkloadBudget,
+    pub authentication: WorkloadBudget,
+    pub reporting: WorkloadBudget,
+    pub import: WorkloadBudget,
+}
+
+/// What one request may cost (GraphQL cost model, result sizes, request rates).
+#[derive(Debug, Clone)]
+pub struct AdmissionSettings {
+    /// Cost budget of one GraphQL operation.
+    pub max_cost: u64,
+    /// Reporting fields one operation may select.
+    pub max_expensive_fields: usize,
+    /// Mutation fields one operation may select.
+    pub max_mutation_fields: usize,
+    /// Operations at least this costly run on the reporting workload.
+    pub reporting_cost_threshold: u64,
+    /// Most values one `metrics` response may hold.
+    pub metrics_max_cells: usize,
+    /// Reporting connections one caller may hold at once.
+    pub reporting_connections_per_caller: u32,
+    /// `statement_timeout` of a streamed export.
+    pub export_statement_timeout: Duration,
+    /// Requests one session may make per minute (all server processes together).
+    pub requests_per_minute_per_session: u32,
+    /// argon2id verifications running at once.
+    pub password_checks_in_flight: u32,
+}
+
+/// Failed sign-in throttling (see `auth::throttle`).
+#[derive(Debug, Clone)]
+pub struct LoginThrottleSettings {
+    pub failures_per_account_and_address: u32,
+    pub lockout_max: Duration,
+    pub failures_per_account: u32,
+    pub account_delay_max: Duration,
+    pub failures_per_address: u32,
+    pub failure_window: Duration,
+}
+
+/// Bulk import limits.
+#[derive(Debug, Clone)]
+pub struct ImportLimits {
+    pub max_body_bytes: u64,
+    pub max_line_bytes: usize,
+    pub max_concurrent: u32,
 }
 
 /// Reporting rules (DESIGN §4).
@@ -111,10 +211,23 @@ pub struct Config {
     pub http_workers: Option<usize>,
     pub environment: Environment,
     pub tokens: TokenSettings,
-    pub pool_size: u32,
-    pub checkout_timeout: Duration,
-    pub statement_timeout_ms: u64,
+    pub workloads: WorkloadBudgets,
+    /// How long opening a database connection may take.
+    pub database_connect_timeout: Duration,
+    /// How often an unreachable database is probed.
+    pub database_probe_interval: Duration,
     pub graphql: GraphqlLimits,
+    pub admission: AdmissionSettings,
+    pub login_throttle: LoginThrottleSettings,
+    pub imports: ImportLimits,
+    /// Reverse proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// At most one summarising audit event of refused tokens per this interval.
+    pub refused_token_summary_interval: Duration,
+    /// After SIGTERM, how long the server drains before it stops accepting.
+    pub shutdown_drain: Duration,
+    /// How long in-flight requests may take to finish after the server stops accepting.
+    pub shutdown_grace: Duration,
     pub reporting: ReportingSettings,
     pub log_format: LogFormat,
     pub import_batch_size: usize,
@@ -190,6 +303,8 @@ impl Config {
                 })
             }
         };
+        let import_workers = positive(&get, "IMPORT_WORKERS", 3)?.min(16);
+        let import_max_concurrent = positive(&get, "IMPORT_MAX_CONCURRENT", 2)?.min(64);
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -223,18 +338,93 @@ impl Config {
                 )?),
                 leeway_seconds,
             },
-            pool_size: positive(&get, "DATABASE_POOL_SIZE", 10)? as u32,
-            checkout_timeout: Duration::from_millis(positive(
-                &get,
-                "DATABASE_CHECKOUT_TIMEOUT_MS",
-                3000,
-            )?),
-            statement_timeout_ms: positive(&get, "DATABASE_STATEMENT_TIMEOUT_MS", 15_000)?,
+            workloads: WorkloadBudgets {
+                interactive: budget(
+                    &get,
+                    ("DATABASE_POOL_SIZE", 8),
+                    ("INTERACTIVE_QUEUE_TIMEOUT_MS", 2_000),
+                    ("DATABASE_STATEMENT_TIMEOUT_MS", 5_000),
+                )?,
+                authentication: budget(
+                    &get,
+                    ("AUTH_POOL_SIZE", 3),
+                    ("AUTH_QUEUE_TIMEOUT_MS", 2_000),
+                    ("AUTH_STATEMENT_TIMEOUT_MS", 2_000),
+                )?,
+                reporting: budget(
+                    &get,
+                    ("REPORTING_POOL_SIZE", 3),
+                    ("REPORTING_QUEUE_TIMEOUT_MS", 5_000),
+                    ("REPORTING_STATEMENT_TIMEOUT_MS", 30_000),
+                )?,
+                import: budget(
+                    &get,
+                    ("IMPORT_POOL_SIZE", import_workers * import_max_concurrent),
+                    ("IMPORT_QUEUE_TIMEOUT_MS", 2_000),
+                    ("IMPORT_STATEMENT_TIMEOUT_MS", 120_000),
+                )?,
+            },
+            database_connect_timeout: milliseconds(&get, "DATABASE_CHECKOUT_TIMEOUT_MS", 1_000)?,
+            database_probe_interval: milliseconds(&get, "DATABASE_PROBE_INTERVAL_MS", 1_000)?,
             graphql: GraphqlLimits {
                 max_body_bytes: positive(&get, "MAX_BODY_BYTES", 1024 * 1024)? as usize,
                 max_depth: positive(&get, "GRAPHQL_MAX_DEPTH", 16)? as usize,
-                max_complexity: positive(&get, "GRAPHQL_MAX_COMPLEXITY", 5000)? as usize,
             },
+            admission: AdmissionSettings {
+                max_cost: positive(&get, "GRAPHQL_MAX_COST", 10_000)?,
+                max_expensive_fields: positive(&get, "GRAPHQL_MAX_EXPENSIVE_FIELDS", 4)? as usize,
+                max_mutation_fields: positive(&get, "GRAPHQL_MAX_MUTATION_FIELDS", 10)? as usize,
+                reporting_cost_threshold: positive(&get, "REPORTING_COST_THRESHOLD", 1_000)?,
+                metrics_max_cells: positive(&get, "METRICS_MAX_CELLS", 50_000)? as usize,
+                reporting_connections_per_caller: positive(
+                    &get,
+                    "REPORTING_CONNECTIONS_PER_CALLER",
+                    1,
+                )? as u32,
+                export_statement_timeout: milliseconds(
+                    &get,
+                    "EXPORT_STATEMENT_TIMEOUT_MS",
+                    300_000,
+                )?,
+                requests_per_minute_per_session: positive(
+                    &get,
+                    "REQUESTS_PER_MINUTE_PER_SESSION",
+                    3_000,
+                )? as u32,
+                password_checks_in_flight: positive(
+                    &get,
+                    "PASSWORD_CHECKS_IN_FLIGHT",
+                    (std::thread::available_parallelism()
+                        .map(|cpus| cpus.get())
+                        .unwrap_or(2)
+                        / 2)
+                    .max(1) as u64,
+                )? as u32,
+            },
+            login_throttle: LoginThrottleSettings {
+                failures_per_account_and_address: positive(
+                    &get,
+                    "LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS",
+                    5,
+                )? as u32,
+                lockout_max: seconds(&get, "LOGIN_LOCKOUT_MAX_SECONDS", 900)?,
+                failures_per_account: positive(&get, "LOGIN_FAILURES_PER_ACCOUNT", 20)? as u32,
+                account_delay_max: seconds(&get, "LOGIN_ACCOUNT_DELAY_MAX_SECONDS", 30)?,
+                failures_per_address: positive(&get, "LOGIN_FAILURES_PER_ADDRESS", 50)? as u32,
+                failure_window: seconds(&get, "LOGIN_FAILURE_WINDOW_SECONDS", 900)?,
+            },
+            imports: ImportLimits {
+                max_body_bytes: positive(&get, "IMPORT_MAX_BODY_BYTES", 256 * 1024 * 1024)?,
+                max_line_bytes: positive(&get, "IMPORT_MAX_LINE_BYTES", 64 * 1024)? as usize,
+                max_concurrent: import_max_concurrent as u32,
+            },
+            trusted_proxies: get("TRUSTED_PROXIES")
+                .map(|raw| parse_networks(&raw))
+                .transpose()?
+                .unwrap_or_default(),
+            refused_token_summary_interval: seconds(&get, "REFUSED_TOKEN_SUMMARY_SECONDS", 900)?,
+            shutdown_drain: Duration::from_secs(parse(&get, "SHUTDOWN_DRAIN_SECONDS", 2u64)?),
+            shutdown_grace: seconds(&get, "SHUTDOWN_GRACE_SECONDS", 30)?,
             reporting: ReportingSettings {
                 time_zone,
                 fiscal_year_start_month,
@@ -243,7 +433,7 @@ impl Config {
             },
             log_format,
             import_batch_size: positive(&get, "IMPORT_BATCH_SIZE", 10_000)?.min(50_000) as usize,
-            import_workers: positive(&get, "IMPORT_WORKERS", 3)?.min(16) as usize,
+            import_workers: import_workers as usize,
             survey_submissions_per_minute: positive(&get, "SURVEY_SUBMISSIONS_PER_MINUTE", 20)?
                 as u32,
         })
@@ -267,6 +457,53 @@ fn parse<T: std::str::FromStr>(
             problem: format!("`{raw}` is not a valid value"),
         }),
     }
+}
+
+/// A connection budget from its three variables `(name, default)`: connections, queue
+/// timeout (ms), statement timeout (ms).
+fn budget(
+    get: &impl Fn(&str) -> Option<String>,
+    connections: (&'static str, u64),
+    queue_timeout_ms: (&'static str, u64),
+    statement_timeout_ms: (&'static str, u64),
+) -> Result<WorkloadBudget, ConfigError> {
+    Ok(WorkloadBudget {
+        connections: positive(get, connections.0, connections.1)?.min(1_000) as u32,
+        queue_timeout: milliseconds(get, queue_timeout_ms.0, queue_timeout_ms.1)?,
+        statement_timeout: milliseconds(get, statement_timeout_ms.0, statement_timeout_ms.1)?,
+    })
+}
+
+fn milliseconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    positive(get, name, default).map(Duration::from_millis)
+}
+
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    positive(get, name, default).map(Duration::from_secs)
+}
+
+/// `TRUSTED_PROXIES`: addresses (a host) or CIDR blocks, comma-separated.
+fn parse_networks(raw: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError {
+                    name: "TRUSTED_PROXIES",
+                    problem: format!("`{item}` is neither an IP address nor a CIDR block"),
+                })
+        })
+        .collect()
 }
 
 fn positive(

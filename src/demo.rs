@@ -89,6 +89,7 @@ pub fn seed(
             actor: Actor::operator(),
             request_id: None,
             batch_size: 1_000,
+            max_line_bytes: crate::import::DEFAULT_MAX_LINE_BYTES,
         };
         let mut report = SeedReport::default();
 

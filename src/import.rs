@@ -25,6 +25,7 @@ use crate::{
         schema::{org_units, topics, users},
         Database,
     },
+    domain::text::{check_storable, quote},
     error::{AppError, AppResult},
     records::{
         check_code,
@@ -64,6 +65,14 @@ impl ImportKind {
         ImportKind::SurveyInvitations,
         ImportKind::SurveyResponses,
     ];
+
+    /// Whether this kind is written by `IMPORT_WORKERS` parallel writers (the others by one).
+    pub fn is_parallel(self) -> bool {
+        !matches!(
+            self,
+            ImportKind::OrgUnits | ImportKind::Topics | ImportKind::Users
+        )
+    }
 
     /// The name used on the command line and in `/import/{kind}`.
     pub fn name(self) -> &'static str {
@@ -175,7 +184,8 @@ impl FromStr for ImportKind {
                 AppError::bad_input(
                     "kind",
                     format!(
-                        "unknown import kind `{value}` (expected one of: {})",
+                        "unknown import kind `{}` (expected one of: {})",
+                        quote(value),
                         ImportKind::ALL.map(ImportKind::name).join(", ")
                     ),
                 )
@@ -310,12 +320,100 @@ impl ImportReport {
     }
 }
 
-/// Who is importing, for the audit trail.
+/// Who is importing, for the audit trail, and the limits of the import.
 #[derive(Debug, Clone)]
 pub struct ImportContext {
     pub actor: Actor,
     pub request_id: Option<String>,
     pub batch_size: usize,
+    /// Longest line (CSV record line or NDJSON object) read; a longer one is rejected.
+    pub max_line_bytes: usize,
+}
+
+/// The longest line read when no limit is configured (`IMPORT_MAX_LINE_BYTES`'s default).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Bounds every line of the input, so one endless line cannot exhaust memory: lines are passed
+/// on whole, and a line longer than the limit is replaced by an empty line (which both formats
+/// skip) and its number noted, for the report to reject it. Memory stays within one line.
+struct LineGuard<R: std::io::BufRead> {
+    inner: R,
+    max_line_bytes: usize,
+    /// Physical lines consumed so far.
+    lines: u64,
+    /// The line being handed on, and how much of it has been.
+    pending: Vec<u8>,
+    position: usize,
+    /// Numbers of the lines that were too long, not yet reported.
+    overlong: std::rc::Rc<std::cell::RefCell<Vec<u64>>>,
+}
+
+impl<R: std::io::BufRead> LineGuard<R> {
+    fn new(inner: R, max_line_bytes: usize) -> Self {
+        Self {
+            inner,
+            max_line_bytes: max_line_bytes.max(1),
+            lines: 0,
+            pending: Vec::new(),
+            position: 0,
+            overlong: Default::default(),
+        }
+    }
+
+    /// Reads the next physical line into `pending` (empty at the end of the input).
+    fn next_line(&mut self) -> std::io::Result<()> {
+        self.pending.clear();
+        self.position = 0;
+        let mut too_long = false;
+        let mut read_any = false;
+        loop {
+            let available = self.inner.fill_buf()?;
+            if available.is_empty() {
+                break;
+            }
+            read_any = true;
+            let (length, complete) = match available.iter().position(|byte| *byte == b'\n') {
+                Some(end) => (end + 1, true),
+                None => (available.len(), false),
+            };
+            // The newline itself does not count against the limit.
+            let content = length - usize::from(complete);
+            if !too_long && self.pending.len() + content > self.max_line_bytes {
+                too_long = true;
+                self.pending = Vec::new();
+            }
+            if !too_long {
+                self.pending.extend_from_slice(&available[..length]);
+            }
+            self.inner.consume(length);
+            if complete {
+                break;
+            }
+        }
+        if read_any {
+            self.lines += 1;
+        }
+        if too_long {
+            self.overlong.borrow_mut().push(self.lines);
+            self.pending.push(b'\n');
+        }
+        Ok(())
+    }
+}
+
+impl<R: std::io::BufRead> Read for LineGuard<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.position == self.pending.len() {
+            self.next_line()?;
+            if self.pending.is_empty() {
+                return Ok(0);
+            }
+        }
+        let length = buffer.len().min(self.pending.len() - self.position);
+        buffer[..length].copy_from_slice(&self.pending[self.position..self.position + length]);
+        self.position += length;
+        Ok(length)
+    }
 }
 
 /// A row's cells by column name; empty cells are absent.
@@ -345,9 +443,9 @@ impl Row {
     fn parse<T: FromStr>(&self, column: &str, what: &str) -> AppResult<Option<T>> {
         self.text(column)
             .map(|value| {
-                value
-                    .parse::<T>()
-                    .map_err(|_| AppError::bad_input(column, format!("`{value}` is not {what}")))
+                value.parse::<T>().map_err(|_| {
+                    AppError::bad_input(column, format!("`{}` is not {what}", quote(&value)))
+                })
             })
             .transpose()
     }
@@ -372,7 +470,7 @@ impl Row {
             .map_err(|_| {
                 AppError::bad_input(
                     column,
-                    format!("`{value}` is not an RFC 3339 time with offset"),
+                    format!("`{}` is not an RFC 3339 time with offset", quote(&value)),
                 )
             })
     }
@@ -384,7 +482,7 @@ impl Row {
                 "false" | "f" | "no" | "n" | "0" => Ok(false),
                 _ => Err(AppError::bad_input(
                     column,
-                    format!("`{value}` is not true or false"),
+                    format!("`{}` is not true or false", quote(&value)),
                 )),
             })
             .transpose()
@@ -395,26 +493,35 @@ impl Row {
     }
 }
 
-/// Yields rows from CSV or NDJSON, with their line numbers.
-enum RowSource<R: Read> {
+/// Yields rows from CSV or NDJSON, with their line numbers; every line passes a [`LineGuard`].
+struct RowSource<R: Read> {
+    rows: Rows<R>,
+    /// Lines the guard found too long, shared with it.
+    overlong: std::rc::Rc<std::cell::RefCell<Vec<u64>>>,
+    max_line_bytes: usize,
+}
+
+enum Rows<R: Read> {
     Csv {
-        reader: csv::Reader<R>,
+        reader: csv::Reader<LineGuard<std::io::BufReader<R>>>,
         headers: Vec<String>,
     },
     Ndjson {
-        lines: std::io::Lines<std::io::BufReader<R>>,
+        lines: std::io::BufReader<LineGuard<std::io::BufReader<R>>>,
         line: u64,
     },
 }
 
 impl<R: Read> RowSource<R> {
-    fn open(kind: ImportKind, format: Format, input: R) -> AppResult<Self> {
-        match format {
+    fn open(kind: ImportKind, format: Format, input: R, max_line_bytes: usize) -> AppResult<Self> {
+        let guard = LineGuard::new(std::io::BufReader::new(input), max_line_bytes);
+        let overlong = guard.overlong.clone();
+        let rows = match format {
             Format::Csv => {
                 let mut reader = csv::ReaderBuilder::new()
                     .flexible(false)
                     .trim(csv::Trim::Headers)
-                    .from_reader(input);
+                    .from_reader(guard);
                 let headers: Vec<String> = reader
                     .headers()
                     .map_err(|error| {
@@ -426,13 +533,39 @@ impl<R: Read> RowSource<R> {
                     .iter()
                     .map(|header| header.trim_start_matches('\u{feff}').to_owned())
                     .collect();
+                if overlong.borrow().first() == Some(&1) {
+                    return Err(AppError::bad_input(
+                        "header",
+                        format!("line 1: the CSV header is longer than {max_line_bytes} bytes"),
+                    ));
+                }
                 check_columns(kind, &headers)?;
-                Ok(RowSource::Csv { reader, headers })
+                Rows::Csv { reader, headers }
             }
-            Format::Ndjson => Ok(RowSource::Ndjson {
-                lines: std::io::BufRead::lines(std::io::BufReader::new(input)),
+            Format::Ndjson => Rows::Ndjson {
+                lines: std::io::BufReader::new(guard),
                 line: 0,
-            }),
+            },
+        };
+        Ok(Self {
+            rows,
+            overlong,
+            max_line_bytes,
+        })
+    }
+
+    /// Reports the lines the guard dropped as too long since the last call.
+    fn report_overlong(&mut self, report: &mut ImportReport) {
+        let lines: Vec<u64> = self.overlong.borrow_mut().drain(..).collect();
+        for line in lines {
+            report.rows_read += 1;
+            report.reject(
+                line,
+                &AppError::invalid(format!(
+                    "is longer than {} bytes (IMPORT_MAX_LINE_BYTES); split the record or shorten its text",
+                    self.max_line_bytes
+                )),
+            );
         }
     }
 
@@ -447,7 +580,9 @@ impl<R: Read> RowSource<R> {
         let batch_size = batch_size.max(1);
         let mut batch = Vec::with_capacity(batch_size);
         while batch.len() < batch_size {
-            match self.next(kind) {
+            let next = self.next(kind);
+            self.report_overlong(report);
+            match next {
                 Some(Ok(row)) => batch.push(row),
                 Some(Err((line, error))) => report.reject(line, &error),
                 None if batch.is_empty() => return None,
@@ -460,8 +595,19 @@ impl<R: Read> RowSource<R> {
 
     /// The next row, `Err` for a row that cannot even be split into cells, `None` at the end.
     fn next(&mut self, kind: ImportKind) -> Option<Result<Row, (u64, AppError)>> {
-        match self {
-            RowSource::Csv { reader, headers } => {
+        let row = self.next_unchecked(kind)?;
+        Some(row.and_then(|row| {
+            // Text PostgreSQL cannot store is refused here, for every kind and format.
+            for (column, value) in &row.cells {
+                check_storable(column, value).map_err(|error| (row.line, error))?;
+            }
+            Ok(row)
+        }))
+    }
+
+    fn next_unchecked(&mut self, kind: ImportKind) -> Option<Result<Row, (u64, AppError)>> {
+        match &mut self.rows {
+            Rows::Csv { reader, headers } => {
                 let mut record = csv::StringRecord::new();
                 match reader.read_record(&mut record) {
                     Ok(false) => None,
@@ -503,15 +649,23 @@ impl<R: Read> RowSource<R> {
                     }
                 }
             }
-            RowSource::Ndjson { lines, line } => loop {
-                let text = match lines.next()? {
-                    Ok(text) => text,
+            Rows::Ndjson { lines, line } => loop {
+                let mut bytes = Vec::new();
+                match std::io::BufRead::read_until(lines, b'\n', &mut bytes) {
+                    Ok(0) => return None,
+                    Ok(_) => {}
                     Err(_) => {
                         *line += 1;
-                        return Some(Err((*line, AppError::invalid("is not valid UTF-8 text"))));
+                        return Some(Err((
+                            *line,
+                            AppError::invalid("the upload was interrupted"),
+                        )));
                     }
-                };
+                }
                 *line += 1;
+                let Ok(text) = String::from_utf8(bytes) else {
+                    return Some(Err((*line, AppError::invalid("is not valid UTF-8 text"))));
+                };
                 if text.trim().is_empty() {
                     continue;
                 }
@@ -527,8 +681,8 @@ impl<R: Read> RowSource<R> {
                             Err((
                                 *line,
                                 AppError::bad_input(
-                                    unknown.clone(),
-                                    format!("unknown field `{unknown}`"),
+                                    quote(unknown),
+                                    format!("unknown field `{}`", quote(unknown)),
                                 ),
                             ))
                         } else {
@@ -560,7 +714,8 @@ fn check_columns(kind: ImportKind, headers: &[String]) -> AppResult<()> {
         return Err(AppError::bad_input(
             "header",
             format!(
-                "line 1: unknown column `{unknown}` for {kind} (expected: {})",
+                "line 1: unknown column `{}` for {kind} (expected: {})",
+                quote(unknown),
                 kind.columns().join(",")
             ),
         ));
@@ -590,7 +745,7 @@ pub fn run(
     input: impl Read,
     context: &ImportContext,
 ) -> AppResult<ImportReport> {
-    let mut source = RowSource::open(kind, format, input)?;
+    let mut source = RowSource::open(kind, format, input, context.max_line_bytes)?;
     let mut report = ImportReport::new(kind);
     let mut customers = CustomerCache::default();
     while let Some(rows) = source.next_batch(kind, context.batch_size, &mut report) {
@@ -706,14 +861,11 @@ pub fn run_parallel(
     context: &ImportContext,
 ) -> AppResult<ImportReport> {
     let workers = workers.max(1);
-    if matches!(
-        kind,
-        ImportKind::OrgUnits | ImportKind::Topics | ImportKind::Users
-    ) {
+    if !kind.is_parallel() {
         let mut connection = database.checkout()?;
         return run(&mut connection, kind, format, input, context);
     }
-    let mut source = RowSource::open(kind, format, input)?;
+    let mut source = RowSource::open(kind, format, input, context.max_line_bytes)?;
     let mut report = ImportReport::new(kind);
     // Each writer's results carry its index, so the router knows whose batch was committed.
     type BatchResult = (usize, AppResult<(Vec<u64>, Vec<RowOutcome>)>);
@@ -1398,17 +1550,27 @@ mod tests {
     #[test]
     fn csv_headers_are_checked() {
         let bad = "source,external_id,chanel\n";
-        let error = RowSource::open(ImportKind::Interactions, Format::Csv, bad.as_bytes())
-            .err()
-            .unwrap();
+        let error = RowSource::open(
+            ImportKind::Interactions,
+            Format::Csv,
+            bad.as_bytes(),
+            DEFAULT_MAX_LINE_BYTES,
+        )
+        .err()
+        .unwrap();
         assert!(
             error.to_string().contains("unknown column `chanel`"),
             "{error}"
         );
         let missing = "source,external_id\n";
-        let error = RowSource::open(ImportKind::Interactions, Format::Csv, missing.as_bytes())
-            .err()
-            .unwrap();
+        let error = RowSource::open(
+            ImportKind::Interactions,
+            Format::Csv,
+            missing.as_bytes(),
+            DEFAULT_MAX_LINE_BYTES,
+        )
+        .err()
+        .unwrap();
         assert!(
             error.to_string().contains("column `channel` is required"),
             "{error}"
@@ -1418,14 +1580,25 @@ mod tests {
     #[test]
     fn rows_carry_their_line_numbers() {
         let data = "code,name\nA,Alpha\n\"B\",\"Beta,\nwith a line break\"\nC,Gamma\n";
-        let mut source = RowSource::open(ImportKind::Topics, Format::Csv, data.as_bytes()).unwrap();
+        let mut source = RowSource::open(
+            ImportKind::Topics,
+            Format::Csv,
+            data.as_bytes(),
+            DEFAULT_MAX_LINE_BYTES,
+        )
+        .unwrap();
         let lines: Vec<u64> = std::iter::from_fn(|| source.next(ImportKind::Topics))
             .map(|row| row.unwrap().line)
             .collect();
         assert_eq!(lines, vec![2, 3, 5]);
         let ndjson = "{\"code\":\"A\",\"name\":\"Alpha\"}\n\n{\"code\":\"B\",\"nam\":\"x\"}\n";
-        let mut source =
-            RowSource::open(ImportKind::Topics, Format::Ndjson, ndjson.as_bytes()).unwrap();
+        let mut source = RowSource::open(
+            ImportKind::Topics,
+            Format::Ndjson,
+            ndjson.as_bytes(),
+            DEFAULT_MAX_LINE_BYTES,
+        )
+        .unwrap();
         assert_eq!(source.next(ImportKind::Topics).unwrap().unwrap().line, 1);
         let (line, error) = source.next(ImportKind::Topics).unwrap().err().unwrap();
         assert_eq!(line, 3);

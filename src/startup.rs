@@ -1,28 +1,46 @@
-//! Wiring: builds the HTTP server from configuration, a database handle and the token secret.
-//! `main` and the integration tests both start the application through [`Application::build`].
+//! Wiring: builds the HTTP server from configuration, a database handle and the secrets, starts
+//! the background tasks admission control relies on, and stops gracefully. `main` and the
+//! integration tests both start the application through [`Application::build`].
+//!
+//! Stopping: on SIGTERM the server first *drains* — `/readyz` answers 503 and responses close
+//! their connections, so a load balancer stops sending new work while requests already sent
+//! (even those still in the listen queue) are served — for `SHUTDOWN_DRAIN_SECONDS`; then it
+//! stops accepting and gives in-flight requests up to `SHUTDOWN_GRACE_SECONDS` to finish. On
+//! SIGINT (Ctrl-C at a terminal) it skips the drain.
 
-use std::{net::TcpListener, sync::Arc};
+use std::{
+    net::TcpListener,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use actix_web::{dev::Server, web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::{
+    admission::{rate_limit::KeyedLimit, Admission},
     auth::{AuthService, JwtKeys, PasswordHasher, Pseudonymizer},
     config::Config,
     db::Database,
-    error::AppResult,
+    error::{AppError, AppResult},
     graphql::{build_schema, Services},
     http::{self, AppState},
     metrics::MetricsService,
-    rate_limit::RateLimiter,
     secrets::Secrets,
 };
+
+/// How often expired rate-limit counters are deleted.
+const COUNTER_PURGE: Duration = Duration::from_secs(300);
 
 /// A bound, not yet running HTTP server.
 pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    drain: Duration,
 }
 
 impl Application {
@@ -33,7 +51,7 @@ impl Application {
         secrets: &Secrets,
     ) -> AppResult<Self> {
         let listener = TcpListener::bind(config.bind).map_err(|error| {
-            crate::error::AppError::internal(format!("cannot bind {}: {error}", config.bind))
+            AppError::internal_with(format!("cannot bind {}", config.bind), error)
         })?;
         Self::build_with_listener(config, database, secrets, listener).await
     }
@@ -47,31 +65,42 @@ impl Application {
     ) -> AppResult<Self> {
         let port = listener
             .local_addr()
-            .map_err(crate::error::AppError::internal)?
+            .map_err(|error| AppError::internal_with("reading the bound address", error))?
             .port();
         let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
         let auth = AuthService::new(
             JwtKeys::new(&secrets.jwt, &config.tokens),
             hasher,
-            config.tokens.clone(),
+            &config,
+            &secrets.pseudonym,
         );
+        database.spawn_health_probe();
         let metrics = MetricsService::new(&config);
         // The rollups must cut days in the configured zone; a request retries if this fails.
         if let Err(error) = metrics.align(&database).await {
-            tracing::warn!(%error, "could not check the metric rollups' time zone at start-up");
+            tracing::warn!(error = %error.chain(), "could not check the metric rollups' time zone at start-up");
         }
+        let admission = Arc::new(Admission::new(config.admission.clone()));
+        admission.spawn_size_refresh(database.clone());
+        auth.refusals()
+            .spawn_summaries(database.clone(), config.refused_token_summary_interval);
+        spawn_counter_purge(database.clone());
+        let pseudonymizer = Pseudonymizer::new(&secrets.pseudonym);
         let schema = build_schema(
             &config,
             Services {
                 database: database.clone(),
                 auth: auth.clone(),
                 config: config.clone(),
-                pseudonymizer: Pseudonymizer::new(&secrets.pseudonym),
-                survey_rate_limiter: Arc::new(RateLimiter::new(
+                pseudonymizer: pseudonymizer.clone(),
+                survey_limit: KeyedLimit::new(
+                    "survey",
                     config.survey_submissions_per_minute,
-                    std::time::Duration::from_secs(60),
-                )),
+                    Duration::from_secs(60),
+                    "too many survey submissions from this address; try again in a minute",
+                ),
                 metrics: metrics.clone(),
+                admission: admission.clone(),
             },
         );
         let state = AppState {
@@ -80,6 +109,9 @@ impl Application {
             auth,
             config: config.clone(),
             metrics,
+            admission,
+            pseudonymizer,
+            draining: Arc::new(AtomicBool::new(false)),
         };
         let app_state = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
@@ -88,18 +120,22 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(app_state.clone())
                 .configure(http::configure)
-        });
+        })
+        // Signals are ours (see `run_until_stopped`): drain first, then stop gracefully.
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_grace.as_secs());
         if let Some(workers) = config.http_workers {
             server = server.workers(workers);
         }
         let server = server
             .listen(listener)
-            .map_err(crate::error::AppError::internal)?
+            .map_err(|error| AppError::internal_with("listening", error))?
             .run();
         Ok(Self {
             port,
             server,
             state,
+            drain: config.shutdown_drain,
         })
     }
 
@@ -113,8 +149,72 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the process is asked to stop (SIGINT/SIGTERM) and in-flight requests finish.
+    /// Serves until SIGTERM or SIGINT, then drains and stops gracefully (see the module
+    /// documentation): every request accepted before the stop is answered.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let draining = self.state.draining.clone();
+        let drain = self.drain;
+        let server = tokio::spawn(self.server);
+        let signal = tokio::spawn(async move {
+            let Some(kind) = stop_signal().await else {
+                return;
+            };
+            draining.store(true, Ordering::Release);
+            if kind == StopSignal::Terminate && !drain.is_zero() {
+                tracing::info!(
+                    seconds = drain.as_secs_f64(),
+                    "stop requested: draining (readiness fails, connections close after their response)"
+                );
+                tokio::time::sleep(drain).await;
+            }
+            tracing::info!("no longer accepting connections; finishing requests in flight");
+            handle.stop(true).await;
+        });
+        let result = server
+            .await
+            .map_err(|error| std::io::Error::other(error.to_string()))?;
+        signal.abort();
+        result
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopSignal {
+    Terminate,
+    Interrupt,
+}
+
+/// The first SIGTERM or SIGINT (`None` if signals cannot be watched).
+async fn stop_signal() -> Option<StopSignal> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate()).ok()?;
+        let mut interrupt = signal(SignalKind::interrupt()).ok()?;
+        tokio::select! {
+            _ = terminate.recv() => Some(StopSignal::Terminate),
+            _ = interrupt.recv() => Some(StopSignal::Interrupt),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.ok()?;
+        Some(StopSignal::Interrupt)
+    }
+}
+
+/// Deletes expired rate-limit counters now and then (any server may; it is idempotent).
+fn spawn_counter_purge(database: Database) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(COUNTER_PURGE).await;
+            let purged = database
+                .run(crate::admission::rate_limit::purge_expired)
+                .await;
+            if let Err(error) = purged {
+                tracing::debug!(error = %error.chain(), "could not purge expired rate-limit counters");
+            }
+        }
+    });
 }

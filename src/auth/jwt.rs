@@ -51,6 +51,21 @@ pub enum TokenRejection {
     Stale,
 }
 
+impl TokenRejection {
+    /// A short stable name for logs, counters and the refusals summary.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenRejection::Expired => "expired",
+            TokenRejection::NotYetValid => "not_yet_valid",
+            TokenRejection::Invalid => "invalid",
+            TokenRejection::IssuedInFuture => "issued_in_future",
+            TokenRejection::SessionEnded => "session_ended",
+            TokenRejection::Deactivated => "deactivated",
+            TokenRejection::Stale => "stale",
+        }
+    }
+}
+
 /// Signs and verifies access tokens with one secret.
 #[derive(Clone)]
 pub struct JwtKeys {

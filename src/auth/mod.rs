@@ -4,8 +4,10 @@
 pub mod jwt;
 pub mod password;
 pub mod pseudonym;
+pub mod refusals;
 pub mod scope;
 pub mod session;
+pub mod throttle;
 
 pub use jwt::{Claims, JwtKeys, MintedToken, TokenRejection};
 pub use password::PasswordHasher;

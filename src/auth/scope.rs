@@ -2,19 +2,18 @@
 //!
 //! [`authenticate`] turns a bearer token into a [`Scope`]: the token's signature and claims are
 //! verified, then its session and user are checked in the database, so logout and deactivation
-//! take effect on the very next request. Resolvers never look at roles themselves: they ask
+//! take effect on the very next request; the same statement counts the request against the
+//! session's budget. Resolvers never look at roles themselves: they ask
 //! [`Scope::authorize`] for an [`Action`], and list queries filter by [`Principal::record_scope`].
 
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Timestamptz};
+
 use crate::{
-    auth::jwt::{JwtKeys, TokenRejection},
-    db::{
-        enums::Role,
-        schema::{sessions, users},
-        Database,
-    },
+    auth::{jwt::TokenRejection, AuthService},
+    db::{enums::Role, Database, Workload},
     error::{AppError, AppResult},
 };
 
@@ -369,60 +368,53 @@ pub mod visible {
     }
 }
 
-/// What the database says about a token's session and user.
-#[derive(Queryable, Selectable)]
-#[diesel(check_for_backend(diesel::pg::Pg))]
+/// What the database says about a token's session and user, and the session's request count
+/// in the current minute (counted by the same statement).
+#[derive(QueryableByName)]
 struct SessionCheck {
-    #[diesel(select_expression = users::role)]
-    role: Role,
-    #[diesel(select_expression = users::org_unit_id)]
-    org_unit_id: i64,
-    #[diesel(select_expression = users::active)]
-    active: bool,
-    #[diesel(select_expression = sessions::revoked_at)]
+    #[diesel(sql_type = Nullable<Text>)]
+    role: Option<Role>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    org_unit_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    active: Option<bool>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     revoked_at: Option<chrono::DateTime<chrono::Utc>>,
-    #[diesel(select_expression = sessions::expires_at)]
-    expires_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(sql_type = Integer)]
+    hits: i32,
+    #[diesel(sql_type = Double)]
+    resets_in: f64,
 }
 
+/// The window of the per-session request budget.
+const SESSION_BUDGET_WINDOW_SECONDS: i64 = 60;
+
 /// Turns an `Authorization` header value into a scope: verifies the JWT, then checks in the
-/// database that its session is open, its user active, and its role current.
+/// database — in one statement on the authentication workload — that its session is open, its
+/// user active and its role current, and counts the request against the session's budget
+/// (`REQUESTS_PER_MINUTE_PER_SESSION`, across every server process).
 ///
-/// A refused token is recorded in the audit trail (without the token itself), so probing with
-/// stolen, forged or expired tokens leaves a trace.
+/// A refused token is logged and counted ([`crate::auth::refusals`]), never written to the
+/// audit chain one by one: an anonymous caller must not be able to grow it at will. A session
+/// over its budget is `RATE_LIMITED` with the wait until the minute ends.
 pub async fn authenticate(
+    auth: &AuthService,
     database: &Database,
-    keys: &JwtKeys,
     authorization: Option<&str>,
-    request_id: Option<String>,
+    request_id: Option<&str>,
 ) -> AppResult<Scope> {
-    let scope = verify_bearer(database, keys, authorization).await?;
+    let scope = verify_bearer(auth, database, authorization).await?;
     if let Scope::Refused(reason) = &scope {
-        let reason = reason.to_string();
-        let recorded = database
-            .transaction(move |connection| {
-                crate::audit::record(
-                    connection,
-                    crate::audit::Entry::new(
-                        crate::audit::Actor::anonymous(),
-                        "auth.token_refused",
-                        "session",
-                    )
-                    .after(serde_json::json!({ "reason": reason }))
-                    .request_id(request_id),
-                )
-            })
-            .await;
-        if let Err(error) = recorded {
-            tracing::warn!(%error, "could not record a refused token in the audit trail");
-        }
+        auth.refusals().token_refused(reason, request_id);
     }
     Ok(scope)
 }
 
 async fn verify_bearer(
+    auth: &AuthService,
     database: &Database,
-    keys: &JwtKeys,
     authorization: Option<&str>,
 ) -> AppResult<Scope> {
     let Some(header) = authorization else {
@@ -436,39 +428,65 @@ async fn verify_bearer(
     else {
         return Ok(Scope::Refused(TokenRejection::Invalid));
     };
-    let claims = match keys.verify(token) {
+    let claims = match auth.keys().verify(token) {
         Ok(claims) => claims,
         Err(rejection) => return Ok(Scope::Refused(rejection)),
     };
     let user_id: i64 = claims
         .sub
         .parse()
-        .map_err(|_| AppError::internal("verified sub"))?;
+        .map_err(|_| AppError::internal("a verified token's subject is not a user id"))?;
     let session_id = claims.sid;
-    let row: Option<SessionCheck> = database
+    let budget_sql = crate::admission::rate_limit::window_upsert_sql(3, 4);
+    let check: SessionCheck = database
+        .for_workload(Workload::Authentication)
         .run(move |connection| {
-            Ok(sessions::table
-                .inner_join(users::table)
-                .filter(sessions::id.eq(session_id))
-                .filter(users::id.eq(user_id))
-                .select(SessionCheck::as_select())
-                .first(connection)
-                .optional()?)
+            Ok(diesel::sql_query(format!(
+                "WITH budget AS ({budget_sql}) \
+                 SELECT u.role, u.org_unit_id, u.active, s.revoked_at, s.expires_at, \
+                        budget.hits, budget.resets_in \
+                   FROM budget \
+                   LEFT JOIN (sessions s JOIN users u ON u.id = s.user_id AND u.id = $2) \
+                     ON s.id = $1"
+            ))
+            .bind::<diesel::sql_types::Uuid, _>(session_id)
+            .bind::<BigInt, _>(user_id)
+            .bind::<Text, _>(format!("session:{session_id}"))
+            .bind::<BigInt, _>(SESSION_BUDGET_WINDOW_SECONDS)
+            .get_result(connection)?)
         })
         .await?;
-    let scope = match row {
-        None => Scope::Refused(TokenRejection::SessionEnded),
-        Some(check) if !check.active => Scope::Refused(TokenRejection::Deactivated),
-        Some(check) if check.revoked_at.is_some() || check.expires_at <= chrono::Utc::now() => {
-            Scope::Refused(TokenRejection::SessionEnded)
+    let (Some(role), Some(org_unit_id), Some(active), Some(expires_at)) = (
+        check.role,
+        check.org_unit_id,
+        check.active,
+        check.expires_at,
+    ) else {
+        return Ok(Scope::Refused(TokenRejection::SessionEnded));
+    };
+    let scope = if !active {
+        Scope::Refused(TokenRejection::Deactivated)
+    } else if check.revoked_at.is_some() || expires_at <= chrono::Utc::now() {
+        Scope::Refused(TokenRejection::SessionEnded)
+    } else if role != claims.role {
+        Scope::Refused(TokenRejection::Stale)
+    } else {
+        crate::admission::rate_limit::WindowCount {
+            hits: check.hits,
+            resets_in: check.resets_in,
         }
-        Some(check) if check.role != claims.role => Scope::Refused(TokenRejection::Stale),
-        Some(check) => Scope::Authenticated(Principal {
+        .enforce(auth.requests_per_minute_per_session(), || {
+            format!(
+                "this session has made more than {} requests this minute; slow down",
+                auth.requests_per_minute_per_session()
+            )
+        })?;
+        Scope::Authenticated(Principal {
             user_id,
-            role: check.role,
-            org_unit_id: check.org_unit_id,
+            role,
+            org_unit_id,
             session_id,
-        }),
+        })
     };
     Ok(scope)
 }

@@ -5,7 +5,7 @@
 //! means it was copied, so the whole session is revoked. Every step writes its audit event in
 //! the same transaction.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
@@ -15,19 +15,24 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use tokio::sync::Semaphore;
+
 use crate::{
     audit::{self, Actor, Entry},
     auth::{
         jwt::{JwtKeys, MintedToken},
         password::PasswordHasher,
+        refusals::Refusals,
         scope::Principal,
+        throttle::LoginThrottle,
     },
-    config::TokenSettings,
+    config::{Config, TokenSettings},
     db::{
         models::{NewRefreshToken, NewSession, User},
         schema::{refresh_tokens, sessions, users},
-        Database,
+        Database, Workload,
     },
+    domain::text::check_storable,
     error::{AppError, AppResult},
 };
 
@@ -40,24 +45,51 @@ pub struct IssuedSession {
     pub user: User,
 }
 
-/// Issues, rotates and ends sessions.
+/// Issues, rotates and ends sessions, and checks bearer tokens (with [`crate::auth::authenticate`]).
+/// Its database work runs on the authentication workload.
 #[derive(Clone)]
 pub struct AuthService {
     keys: JwtKeys,
     hasher: PasswordHasher,
     settings: TokenSettings,
+    throttle: LoginThrottle,
+    /// argon2id verifications running at once (each holds ~19 MiB and a CPU).
+    password_checks: Arc<Semaphore>,
+    refusals: Arc<Refusals>,
+    requests_per_minute_per_session: u32,
 }
+
+/// How long a sign-in may wait for a password check before `RATE_LIMITED`.
+const PASSWORD_CHECK_QUEUE: Duration = Duration::from_secs(2);
 
 const LOGIN_FAILED: &str = "invalid email or password";
 const REFRESH_REFUSED: &str = "the refresh token is not valid; sign in again";
 
 impl AuthService {
-    pub fn new(keys: JwtKeys, hasher: PasswordHasher, settings: TokenSettings) -> Self {
+    /// The service for `config`: tokens signed with `keys`, passwords checked with `hasher`,
+    /// failed sign-ins throttled under account digests keyed by `digest_key`.
+    pub fn new(keys: JwtKeys, hasher: PasswordHasher, config: &Config, digest_key: &[u8]) -> Self {
         Self {
             keys,
             hasher,
-            settings,
+            settings: config.tokens.clone(),
+            throttle: LoginThrottle::new(config.login_throttle.clone(), digest_key),
+            password_checks: Arc::new(Semaphore::new(
+                config.admission.password_checks_in_flight.max(1) as usize,
+            )),
+            refusals: Arc::new(Refusals::default()),
+            requests_per_minute_per_session: config.admission.requests_per_minute_per_session,
         }
+    }
+
+    /// The counters of refused credentials.
+    pub fn refusals(&self) -> &Arc<Refusals> {
+        &self.refusals
+    }
+
+    /// Requests one session may make per minute.
+    pub fn requests_per_minute_per_session(&self) -> u32 {
+        self.requests_per_minute_per_session
     }
 
     /// The token keys (for verification at the HTTP edge).
@@ -72,52 +104,105 @@ impl AuthService {
 
     /// Checks the password and opens a session. Unknown emails, service accounts, deactivated
     /// users and wrong passwords all cost one argon2 verification and fail with the same message.
+    /// Attempts the throttle holds back are refused with `RATE_LIMITED` before any of that;
+    /// `client_address` is the caller as the HTTP layer determined it.
     pub async fn login(
         &self,
         database: &Database,
         email: &str,
         password: String,
+        client_address: &str,
         request_id: Option<String>,
     ) -> AppResult<IssuedSession> {
+        let database = database.for_workload(Workload::Authentication);
         let email = email.trim().to_lowercase();
-        let lookup_email = email.clone();
+        check_storable("email", &email)?;
+        let (lookup_email, address, throttle) = (
+            email.clone(),
+            client_address.to_owned(),
+            self.throttle.clone(),
+        );
         let user: Option<User> = database
             .run(move |connection| {
+                throttle.check(connection, &lookup_email, &address)?;
                 Ok(users::table
                     .filter(users::email.eq(&lookup_email))
                     .select(User::as_select())
                     .first(connection)
                     .optional()?)
             })
-            .await?;
+            .await
+            .inspect_err(|error| {
+                if matches!(error, AppError::RateLimited { .. }) {
+                    self.refusals.login_throttled();
+                }
+            })?;
         let stored_hash = user.as_ref().and_then(|user| user.password_hash.clone());
-        let password_ok = self.hasher.verify_off_executor(stored_hash, password).await;
+        let password_ok = {
+            let _permit =
+                match tokio::time::timeout(PASSWORD_CHECK_QUEUE, self.password_checks.acquire())
+                    .await
+                {
+                    Ok(Ok(permit)) => permit,
+                    _ => {
+                        return Err(AppError::rate_limited(
+                            "too many sign-ins are being checked right now; try again shortly",
+                            PASSWORD_CHECK_QUEUE,
+                        ))
+                    }
+                };
+            self.hasher.verify_off_executor(stored_hash, password).await
+        };
         match user {
             Some(user) if password_ok && user.active => {
+                let (throttle, address, success_email) = (
+                    self.throttle.clone(),
+                    client_address.to_owned(),
+                    email.clone(),
+                );
                 self.open_session(
-                    database,
+                    &database,
                     user,
                     "login",
                     self.settings.refresh_ttl,
                     true,
                     request_id,
+                    Some(Box::new(move |connection: &mut PgConnection| {
+                        throttle.record_success(connection, &success_email, &address)
+                    })),
                 )
                 .await
             }
             user => {
-                let user_id = user.as_ref().map(|user| user.id);
+                let known = user.map(|user| (user.id, user.active, user.password_hash.is_some()));
+                let (throttle, address) = (self.throttle.clone(), client_address.to_owned());
+                let audit_request_id = request_id.clone();
                 database
                     .transaction(move |connection| {
-                        let mut entry = Entry::new(Actor::anonymous(), "auth.login_failed", "user")
-                            .after(json!({ "email": email }))
-                            .request_id(request_id);
-                        if let Some(id) = user_id {
-                            entry = entry.entity_id(id);
+                        throttle.record_failure(connection, &email, &address)?;
+                        // A real account's failures are audited one by one (the throttle bounds
+                        // them); the trail names the account by id, never by the email typed.
+                        if let Some((id, active, has_password)) = known {
+                            let reason = match (active, has_password) {
+                                (false, _) => "deactivated",
+                                (true, false) => "service_account",
+                                (true, true) => "wrong_password",
+                            };
+                            audit::record(
+                                connection,
+                                Entry::new(Actor::anonymous(), "auth.login_failed", "user")
+                                    .entity_id(id)
+                                    .after(json!({ "reason": reason }))
+                                    .request_id(audit_request_id),
+                            )?;
                         }
-                        audit::record(connection, entry)?;
                         Ok(())
                     })
                     .await?;
+                match known {
+                    Some(_) => self.refusals.login_failed(),
+                    None => self.refusals.unknown_account(request_id.as_deref()),
+                }
                 Err(AppError::Unauthenticated(LOGIN_FAILED.into()))
             }
         }
@@ -138,6 +223,7 @@ impl AuthService {
         let token_hash = hash_refresh_token(refresh_token);
         let refresh_ttl = self.settings.refresh_ttl;
         let outcome = database
+            .for_workload(Workload::Authentication)
             .transaction(move |connection| {
                 let now = Utc::now();
                 let spent: Option<(Uuid, DateTime<Utc>)> = diesel::update(refresh_tokens::table)
@@ -242,6 +328,7 @@ impl AuthService {
     ) -> AppResult<()> {
         let principal = principal.clone();
         database
+            .for_workload(Workload::Authentication)
             .transaction(move |connection| {
                 diesel::update(sessions::table.find(principal.session_id))
                     .filter(sessions::revoked_at.is_null())
@@ -289,11 +376,14 @@ impl AuthService {
             return Err(AppError::Forbidden(format!("{email} is deactivated")));
         }
         let issued = self
-            .open_session(database, user, "minted", ttl, false, None)
+            .open_session(database, user, "minted", ttl, false, None, None)
             .await?;
         Ok(issued.access)
     }
 
+    /// Opens a session for `user` in one transaction with its audit event and `also` (the
+    /// throttle's bookkeeping of a successful sign-in).
+    #[allow(clippy::too_many_arguments)]
     async fn open_session(
         &self,
         database: &Database,
@@ -302,11 +392,16 @@ impl AuthService {
         lifetime: Duration,
         with_refresh_token: bool,
         request_id: Option<String>,
+        also: Option<SessionHook>,
     ) -> AppResult<IssuedSession> {
         let session_id = Uuid::now_v7();
         let user_for_write = user.clone();
         let (refresh_token, refresh_expires_at) = database
+            .for_workload(Workload::Authentication)
             .transaction(move |connection| {
+                if let Some(also) = also {
+                    also(connection)?;
+                }
                 let expires_at = Utc::now() + lifetime;
                 diesel::insert_into(sessions::table)
                     .values(NewSession {
@@ -352,6 +447,9 @@ impl AuthService {
         })
     }
 }
+
+/// Extra work done in the transaction that opens a session.
+type SessionHook = Box<dyn FnOnce(&mut PgConnection) -> AppResult<()> + Send>;
 
 /// Creates and stores a new refresh token for `session_id`; returns it and its expiry.
 fn store_refresh_token(

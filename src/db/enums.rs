@@ -25,7 +25,9 @@ impl fmt::Display for UnknownValue {
         write!(
             formatter,
             "unknown {} `{}` (expected one of: {})",
-            self.kind, self.value, self.expected
+            self.kind,
+            crate::domain::text::quote(&self.value),
+            self.expected
         )
     }
 }

@@ -1,6 +1,23 @@
-//! Database access: the r2d2 pool, the one `run` helper that moves Diesel work off the async
-//! executor, embedded migrations, and the private PostgreSQL cluster used when no `DATABASE_URL`
-//! is configured.
+//! Database access: one connection budget ("lane") per workload, the one `run` helper that
+//! moves Diesel work off the async executor, the database health circuit, embedded migrations,
+//! and the private PostgreSQL cluster used when no `DATABASE_URL` is configured.
+//!
+//! # Workloads
+//!
+//! Interactive reads and writes, authentication, reporting and imports each get their own pool
+//! (a [`Lane`]), so a flood of one kind can never take the connections another needs. Each lane
+//! has an admission semaphore with as many permits as connections: a request waits for a permit
+//! asynchronously (no blocking thread is held while it queues) for at most the lane's queue
+//! timeout, then is refused with `RATE_LIMITED` and a `Retry-After`, never `INTERNAL`. Because a
+//! permit guarantees a free pool slot, the pool checkout itself only ever waits for a new
+//! connection to be opened. Each lane's connections carry its own `statement_timeout`.
+//!
+//! # Health
+//!
+//! When a connection cannot be opened, or one is lost mid-request, the [`Health`] circuit opens:
+//! every request then fails in microseconds with `UNAVAILABLE` (HTTP 503 with `Retry-After`)
+//! instead of waiting out a timeout, and a background probe closes the circuit as soon as the
+//! database accepts a connection again — no restart needed.
 
 pub mod cluster;
 pub mod enums;
@@ -8,33 +25,139 @@ pub mod models;
 pub mod schema;
 
 use std::{
+    fmt,
     sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use diesel::{
     connection::SimpleConnection,
     pg::PgConnection,
-    r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection},
+    r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection},
+    result::{DatabaseErrorKind, Error as DieselError},
     Connection,
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::{AppError, AppResult};
+pub use crate::config::WorkloadBudget;
+use crate::{
+    config::Config,
+    error::{AppError, AppResult},
+};
 
 /// The migrations compiled into the binary; `migrate` and start-up apply them.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-/// A pooled PostgreSQL connection.
-pub type DbConnection = PooledConnection<ConnectionManager<PgConnection>>;
+/// The kinds of work that get separate connection budgets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Workload {
+    /// Record lists and lookups, `me`, reference data, single-record writes.
+    Interactive,
+    /// The session check of every authenticated request, sign-in, refresh, logout.
+    Authentication,
+    /// Metrics, insights, the oversight report, audit-chain verification, CSV exports.
+    Reporting,
+    /// Bulk imports and the synthetic seed.
+    Import,
+}
 
-/// Sets per-connection limits when the pool opens a connection, and counts its statements.
+impl Workload {
+    /// Every workload, in lane order.
+    pub const ALL: [Workload; 4] = [
+        Workload::Interactive,
+        Workload::Authentication,
+        Workload::Reporting,
+        Workload::Import,
+    ];
+
+    /// The name used in logs, error messages and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Interactive => "interactive",
+            Workload::Authentication => "authentication",
+            Workload::Reporting => "reporting",
+            Workload::Import => "import",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+/// Pool settings for every workload.
 #[derive(Debug, Clone)]
-struct SessionSettings {
-    statement_timeout_ms: u64,
+pub struct PoolOptions {
+    pub interactive: WorkloadBudget,
+    pub authentication: WorkloadBudget,
+    pub reporting: WorkloadBudget,
+    pub import: WorkloadBudget,
+    /// How long opening a connection may take (libpq `connect_timeout`, rounded up to seconds,
+    /// and the pool's checkout timeout).
+    pub connect_timeout: Duration,
+    /// How often the health probe retries while the database is down.
+    pub probe_interval: Duration,
+}
+
+impl PoolOptions {
+    /// The budgets the configuration asks for.
+    pub fn from_config(config: &Config) -> Self {
+        let budgets = &config.workloads;
+        Self {
+            interactive: budgets.interactive.clone(),
+            authentication: budgets.authentication.clone(),
+            reporting: budgets.reporting.clone(),
+            import: budgets.import.clone(),
+            connect_timeout: config.database_connect_timeout,
+            probe_interval: config.database_probe_interval,
+        }
+    }
+
+    fn lane(&self, workload: Workload) -> &WorkloadBudget {
+        match workload {
+            Workload::Interactive => &self.interactive,
+            Workload::Authentication => &self.authentication,
+            Workload::Reporting => &self.reporting,
+            Workload::Import => &self.import,
+        }
+    }
+}
+
+/// A pooled connection and whether it was lost while in use (then the pool discards it
+/// instead of handing a dead socket to the next request).
+pub struct LaneConnection {
+    connection: PgConnection,
+    lost: bool,
+}
+
+impl std::ops::Deref for LaneConnection {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.connection
+    }
+}
+
+impl std::ops::DerefMut for LaneConnection {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.connection
+    }
+}
+
+/// Opens connections for one lane with its session settings, and counts their statements.
+/// Public only as part of [`DbConnection`].
+pub struct LaneManager {
+    url: String,
+    statement_timeout: Duration,
     statements: Arc<AtomicU64>,
 }
 
@@ -49,94 +172,339 @@ impl diesel::connection::Instrumentation for StatementCounter {
     }
 }
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
-    fn on_acquire(&self, connection: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+impl ManageConnection for LaneManager {
+    type Connection = LaneConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<LaneConnection, Self::Error> {
+        let mut connection =
+            PgConnection::establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
         // A runaway query is cancelled by the server instead of holding a connection forever.
         connection
             .batch_execute(&format!(
                 "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
-                self.statement_timeout_ms
+                self.statement_timeout.as_millis()
             ))
             .map_err(diesel::r2d2::Error::QueryError)?;
         // Counted from here on: connection set-up is not part of any request's cost.
         connection.set_instrumentation(StatementCounter(self.statements.clone()));
-        Ok(())
+        Ok(LaneConnection {
+            connection,
+            lost: false,
+        })
+    }
+
+    fn is_valid(&self, connection: &mut LaneConnection) -> Result<(), Self::Error> {
+        connection
+            .connection
+            .batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, connection: &mut LaneConnection) -> bool {
+        connection.lost || std::thread::panicking() || connection.connection.is_broken()
     }
 }
 
-/// Pool settings.
-#[derive(Debug, Clone)]
-pub struct PoolOptions {
-    pub max_size: u32,
-    pub checkout_timeout: Duration,
-    pub statement_timeout_ms: u64,
+/// A pooled connection of a lane.
+pub type DbConnection = PooledConnection<LaneManager>;
+
+/// One workload's pool and admission semaphore.
+struct Lane {
+    workload: Workload,
+    pool: Pool<LaneManager>,
+    permits: Arc<Semaphore>,
+    connections: u32,
+    queue_timeout: Duration,
+    /// Requests refused because the lane stayed full for the whole queue timeout.
+    refused: AtomicU64,
 }
 
-/// The application's handle on PostgreSQL. Cheap to clone.
+/// Whether the database is known to be reachable. Shared by every lane.
+pub struct Health {
+    down: AtomicBool,
+    since: Mutex<Option<Instant>>,
+    probe_interval: Duration,
+    /// Set while a probe is running, so a burst of failures starts one probe, not hundreds.
+    probing: AtomicBool,
+}
+
+impl Health {
+    fn new(probe_interval: Duration) -> Self {
+        Self {
+            down: AtomicBool::new(false),
+            since: Mutex::new(None),
+            probe_interval,
+            probing: AtomicBool::new(false),
+        }
+    }
+
+    /// True while the circuit is open (the database was found unreachable and has not answered
+    /// a probe since).
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    /// How long the database has been down, if it is.
+    pub fn down_for(&self) -> Option<Duration> {
+        self.since
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .map(|since| since.elapsed())
+    }
+
+    fn mark_down(&self, reason: &str) {
+        if !self.down.swap(true, Ordering::AcqRel) {
+            *self.since.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+            tracing::error!(
+                reason,
+                "the database is unreachable; failing requests fast until it answers again"
+            );
+        }
+    }
+
+    fn mark_up(&self) {
+        if self.down.swap(false, Ordering::AcqRel) {
+            let since = self.since.lock().unwrap_or_else(|p| p.into_inner()).take();
+            tracing::info!(
+                down_seconds = since.map(|since| since.elapsed().as_secs_f64()),
+                "the database answers again"
+            );
+        }
+    }
+
+    /// The `UNAVAILABLE` error requests get while the circuit is open.
+    fn unavailable(&self) -> AppError {
+        AppError::unavailable(
+            "the database is unavailable; try again shortly",
+            self.probe_interval.max(Duration::from_secs(1)),
+        )
+    }
+}
+
+struct Shared {
+    lanes: Vec<Lane>,
+    statements: Arc<AtomicU64>,
+    health: Health,
+    url: String,
+}
+
+/// The application's handle on PostgreSQL for one workload. Cheap to clone;
+/// [`Database::for_workload`] gives the handle of another lane over the same pools.
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool<ConnectionManager<PgConnection>>,
-    statements: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+    workload: Workload,
+    /// Limits how many of this lane's connections one caller holds at once (see
+    /// [`Database::with_caller_gate`]).
+    caller_gate: Option<Arc<Semaphore>>,
+}
+
+/// The permits a piece of database work holds: its lane's, and its caller's when gated.
+pub struct Admitted {
+    _lane: OwnedSemaphorePermit,
+    _caller: Option<OwnedSemaphorePermit>,
+}
+
+/// What one lane is doing right now (for `/metrics` and logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaneStatus {
+    pub workload: Workload,
+    pub connections: u32,
+    /// Permits held: requests running on this lane.
+    pub in_use: u32,
+    /// Connections open and idle in the pool.
+    pub idle: u32,
+    /// Requests refused since start because the lane stayed full.
+    pub refused: u64,
 }
 
 impl Database {
-    /// Builds the pool without connecting: start-up never blocks on a database that is down;
-    /// requests fail fast with `INTERNAL` ("database unavailable") and `/readyz` reports 503.
+    /// Builds every lane's pool without connecting: start-up never blocks on a database that
+    /// is down; requests fail fast with `UNAVAILABLE` and `/readyz` reports 503.
     pub fn connect_lazily(url: &str, options: &PoolOptions) -> Self {
         let statements = Arc::new(AtomicU64::new(0));
-        let pool = Pool::builder()
-            .max_size(options.max_size)
-            .min_idle(Some(0))
-            .connection_timeout(options.checkout_timeout)
-            .test_on_check_out(false)
-            .connection_customizer(Box::new(SessionSettings {
-                statement_timeout_ms: options.statement_timeout_ms,
-                statements: statements.clone(),
-            }))
-            .build_unchecked(ConnectionManager::new(url));
-        Self { pool, statements }
+        let url = with_connect_timeout(url, options.connect_timeout);
+        let lanes = Workload::ALL
+            .into_iter()
+            .map(|workload| {
+                let lane = options.lane(workload);
+                let connections = lane.connections.max(1);
+                let pool = Pool::builder()
+                    .max_size(connections)
+                    .min_idle(Some(0))
+                    .connection_timeout(options.connect_timeout)
+                    .test_on_check_out(false)
+                    .build_unchecked(LaneManager {
+                        url: url.clone(),
+                        statement_timeout: lane.statement_timeout,
+                        statements: statements.clone(),
+                    });
+                Lane {
+                    workload,
+                    pool,
+                    permits: Arc::new(Semaphore::new(connections as usize)),
+                    connections,
+                    queue_timeout: lane.queue_timeout,
+                    refused: AtomicU64::new(0),
+                }
+            })
+            .collect();
+        Self {
+            shared: Arc::new(Shared {
+                lanes,
+                statements,
+                health: Health::new(options.probe_interval),
+                url,
+            }),
+            workload: Workload::Interactive,
+            caller_gate: None,
+        }
     }
 
-    /// How many SQL statements this pool's connections have sent so far (not counting the
+    /// The handle for `workload`'s lane (same pools, same health, no caller gate).
+    pub fn for_workload(&self, workload: Workload) -> Database {
+        Database {
+            shared: self.shared.clone(),
+            workload,
+            caller_gate: None,
+        }
+    }
+
+    /// This handle, with every piece of work also holding a permit of `gate` — one caller's
+    /// share of the lane, so a caller's parallel requests or aliased fields queue behind each
+    /// other instead of taking the whole lane.
+    pub fn with_caller_gate(&self, gate: Arc<Semaphore>) -> Database {
+        Database {
+            shared: self.shared.clone(),
+            workload: self.workload,
+            caller_gate: Some(gate),
+        }
+    }
+
+    /// The workload this handle's work is counted against.
+    pub fn workload(&self) -> Workload {
+        self.workload
+    }
+
+    /// The shared health circuit.
+    pub fn health(&self) -> &Health {
+        &self.shared.health
+    }
+
+    /// What every lane is doing.
+    pub fn lanes(&self) -> Vec<LaneStatus> {
+        self.shared
+            .lanes
+            .iter()
+            .map(|lane| LaneStatus {
+                workload: lane.workload,
+                connections: lane.connections,
+                in_use: lane.connections - lane.permits.available_permits() as u32,
+                idle: lane.pool.state().idle_connections,
+                refused: lane.refused.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    fn lane(&self) -> &Lane {
+        &self.shared.lanes[self.workload.index()]
+    }
+
+    /// How many SQL statements this database's connections have sent so far (not counting the
     /// per-connection session settings). Tests use the difference around a request to prove that a
     /// page costs a fixed number of statements.
     pub fn statements_executed(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.shared.statements.load(Ordering::Relaxed)
+    }
+
+    /// Waits (asynchronously, at most the lane's queue timeout) for `count` of this lane's
+    /// permits. Refused with `RATE_LIMITED` when the lane stays full, `UNAVAILABLE` when the
+    /// database is known to be down.
+    pub async fn admit(&self, count: u32) -> AppResult<Admitted> {
+        let health = &self.shared.health;
+        if health.is_down() {
+            return Err(health.unavailable());
+        }
+        let lane = self.lane();
+        let deadline = tokio::time::Instant::now() + lane.queue_timeout;
+        // The caller's own share first: waiting for it must not hold one of the lane's permits.
+        let caller = match &self.caller_gate {
+            Some(gate) => {
+                let acquire = gate.clone().acquire_owned();
+                match tokio::time::timeout_at(deadline, acquire).await {
+                    Ok(Ok(permit)) => Some(permit),
+                    Ok(Err(_closed)) => return Err(AppError::internal("a caller gate was closed")),
+                    Err(_elapsed) => return Err(self.refuse(true)),
+                }
+            }
+            None => None,
+        };
+        let count = count.clamp(1, lane.connections);
+        let acquire = lane.permits.clone().acquire_many_owned(count);
+        let permit = match tokio::time::timeout_at(deadline, acquire).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_closed)) => return Err(AppError::internal("a lane semaphore was closed")),
+            Err(_elapsed) => return Err(self.refuse(false)),
+        };
+        // The database may have gone down while this request queued.
+        if health.is_down() {
+            return Err(health.unavailable());
+        }
+        Ok(Admitted {
+            _lane: permit,
+            _caller: caller,
+        })
+    }
+
+    /// The `RATE_LIMITED` answer of a request that waited its whole queue timeout.
+    fn refuse(&self, own_share: bool) -> AppError {
+        let lane = self.lane();
+        lane.refused.fetch_add(1, Ordering::Relaxed);
+        let retry_after = lane.queue_timeout.max(Duration::from_secs(1));
+        if own_share {
+            tracing::info!(workload = %lane.workload, "request refused: its caller's earlier requests kept their share of the workload busy");
+            AppError::rate_limited(
+                format!(
+                    "your earlier {} requests are still running; wait for them before sending more",
+                    lane.workload
+                ),
+                retry_after,
+            )
+        } else {
+            tracing::warn!(workload = %lane.workload, "request refused: the workload's connections stayed busy for the whole queue timeout");
+            AppError::rate_limited(
+                format!(
+                    "the server is at capacity for {} requests; retry shortly",
+                    lane.workload
+                ),
+                retry_after,
+            )
+        }
     }
 
     /// Runs `work` with a pooled connection on the blocking thread pool and returns its result.
     ///
     /// This is the only way the application touches the database from async code, so Diesel's
-    /// synchronous calls never stall the async executor.
+    /// synchronous calls never stall the async executor. The caller's tracing span (with its
+    /// request id) is carried onto the blocking thread.
     pub async fn run<T, F>(&self, work: F) -> AppResult<T>
     where
         F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        let permit = self.admit(1).await?;
+        let database = self.clone();
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            let mut connection = pool.get()?;
-            work(&mut connection)
+            let _entered = span.enter();
+            let _permit = permit;
+            let mut connection = database.checkout()?;
+            let result = work(&mut connection);
+            database.after_use(&mut connection, &result);
+            result
         })
         .await?
-    }
-
-    /// Runs `work` on the blocking thread pool with the database itself, for jobs that need
-    /// several connections at once (the bulk importer's workers check them out with
-    /// [`Database::checkout`]).
-    pub async fn run_with_pool<T, F>(&self, work: F) -> AppResult<T>
-    where
-        F: FnOnce(&Database) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let database = self.clone();
-        tokio::task::spawn_blocking(move || work(&database)).await?
-    }
-
-    /// A pooled connection, waiting up to the checkout timeout. Blocking: only for code already
-    /// on a blocking thread (inside [`Database::run_with_pool`]).
-    pub fn checkout(&self) -> AppResult<DbConnection> {
-        Ok(self.pool.get()?)
     }
 
     /// Like [`Database::run`], inside one transaction that is rolled back if `work` fails.
@@ -148,20 +516,151 @@ impl Database {
         self.run(|connection| connection.transaction(work)).await
     }
 
-    /// True when a connection can be had and answers a trivial query.
-    pub async fn is_ready(&self) -> bool {
-        self.run(|connection| {
-            connection.batch_execute("SELECT 1")?;
-            Ok(())
+    /// Runs `work` on the blocking thread pool with the database itself, for jobs that need
+    /// several connections at once (the bulk importer's writers check them out with
+    /// [`Database::checkout`]). `connections` of this lane's permits are held for the whole job,
+    /// so the job's checkouts never wait on another request.
+    pub async fn run_job<T, F>(&self, connections: u32, work: F) -> AppResult<T>
+    where
+        F: FnOnce(&Database) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let permit = self.admit(connections).await?;
+        let database = self.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let _permit = permit;
+            work(&database)
         })
-        .await
-        .is_ok()
+        .await?
     }
 
-    /// Applies every pending migration.
-    pub async fn migrate(&self) -> AppResult<Vec<String>> {
-        self.run(run_migrations).await
+    /// A pooled connection of this lane, waiting at most the connect timeout. Blocking: only for
+    /// code already on a blocking thread that holds this lane's permits ([`Database::run`],
+    /// [`Database::run_job`]) or runs outside the server (command-line jobs).
+    pub fn checkout(&self) -> AppResult<DbConnection> {
+        let health = &self.shared.health;
+        if health.is_down() {
+            return Err(health.unavailable());
+        }
+        match self.lane().pool.get() {
+            Ok(connection) => Ok(connection),
+            Err(error) => {
+                // A permit guarantees a free slot, so the only wait was opening a connection.
+                health.mark_down(&error.to_string());
+                Err(AppError::Unavailable {
+                    message: "the database is unavailable; try again shortly".into(),
+                    retry_after: health.probe_interval.max(Duration::from_secs(1)),
+                    cause: Some(Box::new(error)),
+                })
+            }
+        }
     }
+
+    /// Notes a lost connection: the pool discards it and the circuit opens. Other errors pass.
+    fn after_use<T>(&self, connection: &mut DbConnection, result: &AppResult<T>) {
+        if let Err(AppError::Database(error)) = result {
+            if is_connection_loss(error) {
+                connection.lost = true;
+                self.shared.health.mark_down(&error.to_string());
+            }
+        }
+    }
+
+    /// Runs `work` on a checked-out connection, noting a lost connection like [`Database::run`]
+    /// does. For blocking code that checked a connection out itself.
+    pub fn with_connection<T>(
+        &self,
+        connection: &mut DbConnection,
+        work: impl FnOnce(&mut PgConnection) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let result = work(connection);
+        self.after_use(connection, &result);
+        result
+    }
+
+    /// True when a connection can be had and answers a trivial query.
+    pub async fn is_ready(&self) -> bool {
+        self.for_workload(Workload::Authentication)
+            .run(|connection| {
+                connection.batch_execute("SELECT 1")?;
+                Ok(())
+            })
+            .await
+            .is_ok()
+    }
+
+    /// Starts the background task that closes the health circuit once the database answers
+    /// again. Call once per process, inside the tokio runtime.
+    pub fn spawn_health_probe(&self) {
+        let shared = Arc::downgrade(&self.shared);
+        tokio::spawn(async move {
+            loop {
+                let Some(shared) = shared.upgrade() else {
+                    return; // Every handle is gone: the server stopped.
+                };
+                let interval = shared.health.probe_interval;
+                if shared.health.is_down() && !shared.health.probing.swap(true, Ordering::AcqRel) {
+                    let url = shared.url.clone();
+                    let reachable = tokio::task::spawn_blocking(move || {
+                        PgConnection::establish(&url)
+                            .and_then(|mut connection| {
+                                connection.batch_execute("SELECT 1").map_err(|error| {
+                                    diesel::ConnectionError::BadConnection(error.to_string())
+                                })
+                            })
+                            .is_ok()
+                    })
+                    .await
+                    .unwrap_or(false);
+                    if reachable {
+                        shared.health.mark_up();
+                    }
+                    shared.health.probing.store(false, Ordering::Release);
+                }
+                drop(shared);
+                tokio::time::sleep(interval).await;
+            }
+        });
+    }
+
+    /// Applies every pending migration, on a connection of its own without a statement
+    /// timeout (a migration may rebuild large tables).
+    pub async fn migrate(&self) -> AppResult<Vec<String>> {
+        let url = self.shared.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection =
+                PgConnection::establish(&url).map_err(|error| AppError::Unavailable {
+                    message: "the database is unavailable; cannot apply migrations".into(),
+                    retry_after: Duration::from_secs(1),
+                    cause: Some(Box::new(error)),
+                })?;
+            run_migrations(&mut connection)
+        })
+        .await?
+    }
+}
+
+/// Whether `error` means the connection itself is gone (server stopped, network cut).
+pub fn is_connection_loss(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
+}
+
+/// `url` with libpq's `connect_timeout` (whole seconds, at least 1) unless it already has one.
+fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let seconds = timeout.as_millis().div_ceil(1000).max(1);
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={seconds}")
 }
 
 /// Applies pending migrations on `connection` and returns their names.
@@ -178,4 +677,25 @@ pub fn revert_all_migrations(connection: &mut PgConnection) -> AppResult<Vec<Str
         .revert_all_migrations(MIGRATIONS)
         .map_err(|error| AppError::internal(format!("migration revert failed: {error}")))?;
     Ok(reverted.iter().map(|version| version.to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_timeout_is_added_once() {
+        assert_eq!(
+            with_connect_timeout("postgres://h/db", Duration::from_millis(1500)),
+            "postgres://h/db?connect_timeout=2"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?host=/tmp", Duration::from_millis(200)),
+            "postgres://h/db?host=/tmp&connect_timeout=1"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=9", Duration::from_secs(1)),
+            "postgres://h/db?connect_timeout=9"
+        );
+    }
 }

@@ -72,6 +72,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_limit_counters (key) {
+        key -> Text,
+        window_start -> Timestamptz,
+        hits -> Int4,
+        blocked_until -> Nullable<Timestamptz>,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (token_hash) {
         token_hash -> Bytea,
         session_id -> Uuid,
@@ -241,6 +251,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     interactions,
     metric_settings,
     org_units,
+    rate_limit_counters,
     refresh_tokens,
     resource_allocations,
     service_standards,

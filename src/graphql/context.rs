@@ -5,22 +5,26 @@ use std::sync::Arc;
 use async_graphql::Context;
 
 use crate::{
+    admission::{rate_limit::KeyedLimit, Admission},
     auth::{AuthService, Pseudonymizer, Scope},
     config::Config,
     db::Database,
     graphql::loaders::Loaders,
     metrics::MetricsService,
-    rate_limit::RateLimiter,
 };
 
 /// Per-request facts, inserted by the HTTP layer before execution.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RequestContext {
     pub scope: Scope,
     /// Correlates log lines, audit events and the `x-request-id` response header.
     pub request_id: Option<String>,
-    /// The TCP peer's address (not a forwarded header, which a client could forge).
-    pub client_address: Option<String>,
+    /// The client's address: the TCP peer, or what a trusted proxy forwarded (see
+    /// `http::client`).
+    pub client_address: String,
+    /// The database handle this request runs on: the workload its cost chose, with the
+    /// caller's share of it (see `admission`).
+    pub database: Database,
 }
 
 /// Process-wide services, inserted once when the schema is built.
@@ -30,8 +34,10 @@ pub struct Services {
     pub auth: AuthService,
     pub config: Arc<Config>,
     pub pseudonymizer: Pseudonymizer,
-    pub survey_rate_limiter: Arc<RateLimiter>,
+    /// Public survey submissions per client address.
+    pub survey_limit: KeyedLimit,
     pub metrics: MetricsService,
+    pub admission: Arc<Admission>,
 }
 
 /// Typed access to the request and service data from a resolver's [`Context`].
@@ -44,8 +50,9 @@ pub trait ContextExt {
         self.request().request_id.clone()
     }
     fn services(&self) -> &Services;
+    /// The database handle of this request's workload.
     fn database(&self) -> &Database {
-        &self.services().database
+        &self.request().database
     }
     fn loaders(&self) -> &Loaders;
 }

@@ -1,15 +1,10 @@
-//! Shared pieces of list filters: code resolution, id parsing, and reporting-zone date ranges.
+//! GraphQL ids of list filters. Code resolution and reporting-zone date ranges are domain
+//! rules (`records::lookup`), re-exported here for the resolvers.
 
 use async_graphql::ID;
-use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
-use diesel::prelude::*;
 
-use crate::{
-    auth::scope::visible,
-    db::schema::{org_units, topics, training_courses},
-    error::{AppError, AppResult},
-};
+use crate::error::{AppError, AppResult};
+pub use crate::records::lookup::{course_ids, local_date_range, org_unit_subtrees, topic_ids};
 
 /// Parses GraphQL ids of numeric keys; `field` names the argument in the error.
 pub fn parse_ids(field: &str, ids: &[ID]) -> AppResult<Vec<i64>> {
@@ -20,121 +15,4 @@ pub fn parse_ids(field: &str, ids: &[ID]) -> AppResult<Vec<i64>> {
 pub fn parse_id(field: &str, id: &ID) -> AppResult<i64> {
     id.parse::<i64>()
         .map_err(|_| AppError::bad_input(field, format!("`{}` is not an id", id.as_str())))
-}
-
-/// The ids of the units named by `codes` and of every unit below them.
-pub fn org_unit_subtrees(
-    connection: &mut PgConnection,
-    field: &str,
-    codes: &[String],
-) -> AppResult<Vec<i64>> {
-    let roots: Vec<(String, i64)> = org_units::table
-        .filter(org_units::code.eq_any(codes))
-        .select((org_units::code, org_units::id))
-        .load(connection)?;
-    if let Some(missing) = codes
-        .iter()
-        .find(|code| !roots.iter().any(|(found, _)| found == *code))
-    {
-        return Err(AppError::bad_input(
-            field,
-            format!("no org unit `{missing}`"),
-        ));
-    }
-    let mut ids = Vec::new();
-    for (_, root) in roots {
-        ids.extend(visible::subtree(root).load::<i64>(connection)?);
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
-}
-
-/// The ids of the topics named by `codes`.
-pub fn topic_ids(
-    connection: &mut PgConnection,
-    field: &str,
-    codes: &[String],
-) -> AppResult<Vec<i64>> {
-    let found: Vec<(String, i64)> = topics::table
-        .filter(topics::code.eq_any(codes))
-        .select((topics::code, topics::id))
-        .load(connection)?;
-    if let Some(missing) = codes
-        .iter()
-        .find(|code| !found.iter().any(|(code_found, _)| code_found == *code))
-    {
-        return Err(AppError::bad_input(field, format!("no topic `{missing}`")));
-    }
-    Ok(found.into_iter().map(|(_, id)| id).collect())
-}
-
-/// The ids of the courses named by `codes`.
-pub fn course_ids(
-    connection: &mut PgConnection,
-    field: &str,
-    codes: &[String],
-) -> AppResult<Vec<i64>> {
-    let found: Vec<(String, i64)> = training_courses::table
-        .filter(training_courses::code.eq_any(codes))
-        .select((training_courses::code, training_courses::id))
-        .load(connection)?;
-    if let Some(missing) = codes
-        .iter()
-        .find(|code| !found.iter().any(|(code_found, _)| code_found == *code))
-    {
-        return Err(AppError::bad_input(
-            field,
-            format!("no training course `{missing}`"),
-        ));
-    }
-    Ok(found.into_iter().map(|(_, id)| id).collect())
-}
-
-/// A half-open `[start, end)` range of instants; either end may be open.
-pub type InstantRange = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
-/// `[from, to]` as inclusive local dates in `zone`, turned into a half-open UTC instant range.
-pub fn local_date_range(
-    zone: Tz,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> AppResult<InstantRange> {
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            return Err(AppError::bad_input("to", "must not be before `from`"));
-        }
-    }
-    let start_of = |day: NaiveDate| -> DateTime<Utc> {
-        let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-        zone.from_local_datetime(&midnight)
-            .earliest()
-            // Midnight skipped by a DST change: the day starts an hour later.
-            .or_else(|| {
-                zone.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
-                    .earliest()
-            })
-            .map(|local| local.with_timezone(&Utc))
-            .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
-    };
-    Ok((
-        from.map(start_of),
-        to.and_then(|day| day.checked_add_days(Days::new(1)))
-            .map(start_of),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_days_map_to_utc_instants() {
-        let zone: Tz = "America/New_York".parse().unwrap();
-        let day = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap(); // DST starts at 02:00
-        let (start, end) = local_date_range(zone, Some(day), Some(day)).unwrap();
-        assert_eq!(start.unwrap().to_rfc3339(), "2026-03-08T05:00:00+00:00");
-        assert_eq!(end.unwrap().to_rfc3339(), "2026-03-09T04:00:00+00:00");
-        assert!(local_date_range(zone, Some(day.succ_opt().unwrap()), Some(day)).is_err());
-    }
 }

@@ -68,7 +68,6 @@ pub fn schema_builder(
         EmptySubscription,
     )
     .limit_depth(config.graphql.max_depth)
-    .limit_complexity(config.graphql.max_complexity)
     .limit_recursive_depth(64)
     .limit_directives(16)
     .extension(ExecutionMarker);

@@ -27,9 +27,14 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     auth::authenticate,
-    error::{ErrorCode, PublicError},
+    db::Workload,
+    error::{AppError, ErrorCode, PublicError},
     graphql::{ExecutionStarted, Loaders, RequestContext},
-    http::AppState,
+    http::{
+        client::client_address,
+        errors::{error_json, status_of},
+        AppState,
+    },
 };
 
 /// `application/graphql-response+json`, the specification's own media type.
@@ -160,45 +165,60 @@ async fn execute(
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or("invalid"));
     let scope = match authenticate(
+        &state.auth,
         &state.database,
-        state.auth.keys(),
         authorization,
-        request_id.clone(),
+        request_id.as_deref(),
     )
     .await
     {
         Ok(scope) => scope,
-        Err(error) => {
-            let public = PublicError::from(&error);
-            return respond(
-                media,
-                status_for(media, public.code),
-                json!({ "errors": [error_json(&public, None)] }),
-            );
-        }
+        Err(error) => return refused(media, &error),
     };
 
+    // Cost before execution: the document is parsed here once (the engine reuses it), priced,
+    // and refused if over any per-operation limit; its cost picks the workload it runs on.
+    let variables = Variables::from_json(Value::Object(params.variables.unwrap_or_default()));
+    let mut graphql_request =
+        async_graphql::Request::new(params.query.clone()).variables(variables.clone());
+    if let Some(name) = &params.operation_name {
+        graphql_request = graphql_request.operation_name(name.clone());
+    }
+    let workload = match parse_query(&params.query) {
+        Ok(document) => {
+            let priced =
+                state
+                    .admission
+                    .price(&document, params.operation_name.as_deref(), &variables);
+            graphql_request.set_parsed_query(document);
+            match priced {
+                Ok(cost) => state.admission.workload_for(&cost),
+                Err(error) => return refused(media, &error),
+            }
+        }
+        // The engine reports the syntax error itself.
+        Err(_) => Workload::Interactive,
+    };
+    let database = state
+        .admission
+        .database_for(&state.database, workload, &scope);
+
     let started = ExecutionStarted::default();
-    let mut graphql_request = async_graphql::Request::new(params.query)
+    let graphql_request = graphql_request
+        .data(Loaders::new(&database))
         .data(RequestContext {
             scope,
             request_id,
-            client_address: request.peer_addr().map(|address| address.ip().to_string()),
+            client_address: client_address(request, &state.config.trusted_proxies),
+            database,
         })
-        .data(Loaders::new(&state.database))
         .data(started.clone());
-    if let Some(name) = params.operation_name {
-        graphql_request = graphql_request.operation_name(name);
-    }
-    if let Some(variables) = params.variables {
-        graphql_request = graphql_request.variables(Variables::from_json(Value::Object(variables)));
-    }
     let response = state.schema.execute(graphql_request).await;
 
     let errors: Vec<(PublicError, Value)> = response
         .errors
         .iter()
-        .map(|error| (PublicError::from_server_error(error), error_location(error)))
+        .map(|error| (public_error(error), error_location(error)))
         .collect();
     let errors_json: Vec<Value> = errors
         .iter()
@@ -211,12 +231,16 @@ async fn execute(
             MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
             MediaType::Json => StatusCode::OK,
         };
-        return respond(media, status, json!({ "errors": errors_json }));
+        return respond(media, status, json!({ "errors": errors_json }), None);
     }
 
     let data = serde_json::to_value(&response.data).unwrap_or(Value::Null);
-    let status = match (media, data.is_null(), errors.first()) {
-        (MediaType::GraphqlResponseJson, true, Some((public, _))) => status_for(media, public.code),
+    let first = errors.first().map(|(public, _)| public);
+    let status = match (media, data.is_null(), first) {
+        // Nothing ran because the server could not serve it now: say so at the transport level
+        // whatever the media type, so clients and proxies back off.
+        (_, true, Some(public)) if is_transient(public.code) => status_of(public.code),
+        (MediaType::GraphqlResponseJson, true, Some(public)) => status_for(media, public.code),
         _ => StatusCode::OK,
     };
     let mut body = Map::new();
@@ -224,7 +248,49 @@ async fn execute(
     if !errors_json.is_empty() {
         body.insert("errors".into(), Value::Array(errors_json));
     }
-    respond(media, status, Value::Object(body))
+    let wait = errors
+        .iter()
+        .filter_map(|(public, _)| public.retry_after_seconds)
+        .max();
+    respond(media, status, Value::Object(body), wait)
+}
+
+/// The public form of an error the engine reported: an [`AppError`] a resolver returned keeps
+/// its code; an error without a source is the engine's own report about the request (syntax,
+/// validation, argument coercion) and is the caller's to fix; anything else is masked.
+pub fn public_error(error: &async_graphql::ServerError) -> PublicError {
+    if let Some(app_error) = error.source::<AppError>() {
+        return PublicError::from(app_error);
+    }
+    if error.source.is_none() {
+        return PublicError::bad_request(error.message.clone());
+    }
+    PublicError::from(&AppError::internal(format!(
+        "request failed with an unclassified error: {}",
+        error.message
+    )))
+}
+
+/// Codes that mean "not now" rather than "not this".
+fn is_transient(code: ErrorCode) -> bool {
+    matches!(code, ErrorCode::RateLimited | ErrorCode::Unavailable)
+}
+
+/// A request refused before execution: by authentication (bad or over-budget session, database
+/// down) or by admission (over its cost or field limits).
+fn refused(media: MediaType, error: &AppError) -> HttpResponse {
+    let public = PublicError::from(error);
+    let status = if is_transient(public.code) {
+        status_of(public.code)
+    } else {
+        status_for(media, public.code)
+    };
+    respond(
+        media,
+        status,
+        json!({ "errors": [error_json(&public, None)] }),
+        public.retry_after_seconds,
+    )
 }
 
 /// The HTTP status for a response whose `data` is null because of an error with `code`.
@@ -232,32 +298,7 @@ fn status_for(media: MediaType, code: ErrorCode) -> StatusCode {
     if media == MediaType::Json {
         return StatusCode::OK;
     }
-    match code {
-        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-fn error_json(public: &PublicError, location: Option<&Value>) -> Value {
-    let mut extensions = Map::new();
-    extensions.insert("code".into(), Value::from(public.code.as_str()));
-    if let Some(field) = &public.field {
-        extensions.insert("field".into(), Value::from(field.as_str()));
-    }
-    let mut error = Map::new();
-    error.insert("message".into(), Value::from(public.message.as_str()));
-    if let Some(Value::Object(location)) = location {
-        for (key, value) in location {
-            error.insert(key.clone(), value.clone());
-        }
-    }
-    error.insert("extensions".into(), Value::Object(extensions));
-    Value::Object(error)
+    status_of(code)
 }
 
 fn error_location(error: &async_graphql::ServerError) -> Value {
@@ -283,7 +324,12 @@ fn error_location(error: &async_graphql::ServerError) -> Value {
     Value::Object(location)
 }
 
-fn respond(media: MediaType, status: StatusCode, body: Value) -> HttpResponse {
+fn respond(
+    media: MediaType,
+    status: StatusCode,
+    body: Value,
+    retry_after_seconds: Option<u64>,
+) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     response
         .content_type(media.content_type())
@@ -291,20 +337,20 @@ fn respond(media: MediaType, status: StatusCode, body: Value) -> HttpResponse {
     if status == StatusCode::UNAUTHORIZED {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
     }
+    if let Some(seconds) = retry_after_seconds {
+        response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
     response.body(body.to_string())
 }
 
 /// A failure before execution, reported as a GraphQL error list.
 fn request_error(media: MediaType, status: StatusCode, message: impl Into<String>) -> HttpResponse {
-    let public = PublicError {
-        code: ErrorCode::BadUserInput,
-        message: message.into(),
-        field: None,
-    };
+    let public = PublicError::bad_request(message);
     respond(
         media,
         status,
         json!({ "errors": [error_json(&public, None)] }),
+        None,
     )
 }
 
@@ -357,13 +403,9 @@ fn negotiate(request: &HttpRequest) -> Option<MediaType> {
 
 /// `406`: the client accepts none of the media types we answer in.
 fn not_acceptable() -> HttpResponse {
-    let public = PublicError {
-        code: ErrorCode::BadUserInput,
-        message: format!(
-            "cannot answer with any type in Accept; use {GRAPHQL_RESPONSE_JSON} or application/json"
-        ),
-        field: None,
-    };
+    let public = PublicError::bad_request(format!(
+        "cannot answer with any type in Accept; use {GRAPHQL_RESPONSE_JSON} or application/json"
+    ));
     HttpResponse::NotAcceptable()
         .content_type(MediaType::Json.content_type())
         .body(json!({ "errors": [error_json(&public, None)] }).to_string())

@@ -1,16 +1,23 @@
 //! `POST /import/{kind}`: streams a CSV (`text/csv`) or NDJSON (`application/x-ndjson`) body
 //! into the bulk importer and answers with its report. Bearer token required: `ingest` or
 //! `admin` for interactions and surveys, `admin` for org units, topics and users.
+//!
+//! Limits (see `config`): the body may hold at most `IMPORT_MAX_BODY_BYTES` (a declared larger
+//! body is refused with 413 before anything is read or written; a chunked upload that grows
+//! past it stops there and the 413 carries the report of the complete lines imported before
+//! it), lines at most `IMPORT_MAX_LINE_BYTES` (a longer one is a rejected row), and at most
+//! `IMPORT_MAX_CONCURRENT` imports run at once on the import workload's own connections — a
+//! further one waits briefly, then gets `RATE_LIMITED`.
 
-use actix_web::{http::header, web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::{
     audit::Actor,
-    auth::authenticate,
-    error::{AppError, ErrorCode, PublicError},
-    http::AppState,
+    db::Workload,
+    error::{AppError, AppResult},
+    http::{errors::error_response, AppState},
     import::{self, Format, ImportContext, ImportKind},
 };
 
@@ -21,61 +28,68 @@ const CHANNEL_CHUNKS: usize = 8;
 pub async fn post(
     request: HttpRequest,
     kind: web::Path<String>,
-    mut payload: web::Payload,
+    payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let kind: ImportKind = match kind.parse() {
-        Ok(kind) => kind,
-        Err(error) => return error_response(&error),
-    };
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .map(|value| value.to_str().unwrap_or("invalid"));
-    let request_id = request
-        .extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(|id| id.to_string());
-    let principal = match authenticate(
-        &state.database,
-        state.auth.keys(),
-        authorization,
-        request_id.clone(),
-    )
-    .await
-    {
-        Ok(scope) => match scope.authorize(kind.required_action()) {
-            Ok(principal) => principal.clone(),
-            Err(error) => return error_response(&error),
-        },
-        Err(error) => return error_response(&error),
-    };
+    match import(&request, &kind, payload, &state).await {
+        Ok(response) => response,
+        Err(error) => error_response(&error),
+    }
+}
+
+async fn import(
+    request: &HttpRequest,
+    kind: &str,
+    mut payload: web::Payload,
+    state: &AppState,
+) -> AppResult<HttpResponse> {
+    let kind: ImportKind = kind.parse()?;
+    let scope = super::request_scope(request, state).await?;
+    let principal = scope.authorize(kind.required_action())?.clone();
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
     let Some(format) = Format::from_content_type(content_type) else {
-        let mut response = error_response(&AppError::bad_input(
-            "Content-Type",
-            "send text/csv or application/x-ndjson",
+        return Ok(with_status(
+            error_response(&AppError::bad_input(
+                "Content-Type",
+                "send text/csv or application/x-ndjson",
+            )),
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ));
-        *response.status_mut() = actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
-        return response;
     };
+    let limits = &state.config.imports;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limits.max_body_bytes) {
+        return Ok(too_large(limits.max_body_bytes, None));
+    }
     let context = ImportContext {
         actor: Actor::user(principal.user_id, principal.role),
-        request_id,
+        request_id: super::request_id(request),
         batch_size: state.config.import_batch_size,
+        max_line_bytes: limits.max_line_bytes,
     };
 
-    // The importer reads on a blocking thread while this task feeds it the upload.
+    // The importer reads on a blocking thread while this task feeds it the upload. It holds its
+    // connections of the import workload for the whole import, so concurrent imports are
+    // bounded by that workload's size, and the API's own connections are never touched.
+    let connections = if kind.is_parallel() {
+        state.config.import_workers as u32
+    } else {
+        1
+    };
+    let database = state.database.for_workload(Workload::Import);
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<web::Bytes, ()>>(CHANNEL_CHUNKS);
-    let database = state.database.clone();
     let workers = state.config.import_workers;
     let importer = tokio::spawn(async move {
         database
-            .run_with_pool(move |database| {
+            .run_job(connections, move |database| {
                 import::run_parallel(
                     database,
                     workers,
@@ -87,38 +101,63 @@ pub async fn post(
             })
             .await
     });
+    let mut received: u64 = 0;
+    let mut over_limit = false;
     while let Some(chunk) = payload.next().await {
         let item = chunk.map_err(|_| ());
-        let failed = item.is_err();
+        let mut failed = item.is_err();
+        let item = match item {
+            Ok(mut bytes) => {
+                let room = limits.max_body_bytes.saturating_sub(received);
+                if bytes.len() as u64 > room {
+                    // Hand on only the complete lines that fit; what follows is not read.
+                    bytes.truncate(room as usize);
+                    let last_newline = bytes.iter().rposition(|byte| *byte == b'\n');
+                    bytes.truncate(last_newline.map_or(0, |end| end + 1));
+                    over_limit = true;
+                }
+                received += bytes.len() as u64;
+                Ok(bytes)
+            }
+            Err(()) => Err(()),
+        };
+        failed |= over_limit;
         if sender.send(item).await.is_err() || failed {
             break; // The importer stopped early (its error is reported below) or the upload broke.
         }
     }
     drop(sender);
-    match importer.await {
-        Ok(Ok(report)) => HttpResponse::Ok().json(report),
-        Ok(Err(error)) => error_response(&error),
-        Err(join_error) => error_response(&AppError::from(join_error)),
+    let report = importer.await??;
+    if over_limit {
+        return Ok(too_large(limits.max_body_bytes, Some(report)));
     }
+    Ok(HttpResponse::Ok().json(report))
 }
 
-/// An error as a JSON body with the DESIGN §5 code and the matching HTTP status.
-pub(crate) fn error_response(error: &AppError) -> HttpResponse {
-    let public = PublicError::from(error);
-    let mut builder = match public.code {
-        ErrorCode::Unauthenticated => HttpResponse::Unauthorized(),
-        ErrorCode::Forbidden => HttpResponse::Forbidden(),
-        ErrorCode::NotFound => HttpResponse::NotFound(),
-        ErrorCode::BadUserInput => HttpResponse::BadRequest(),
-        ErrorCode::Conflict => HttpResponse::Conflict(),
-        ErrorCode::RateLimited => HttpResponse::TooManyRequests(),
-        ErrorCode::Internal => HttpResponse::InternalServerError(),
+/// `413`: the body is over the limit; with the report of what was imported before the limit.
+fn too_large(limit: u64, report: Option<import::ImportReport>) -> HttpResponse {
+    let message = match report {
+        None => format!(
+            "the upload is larger than {limit} bytes (IMPORT_MAX_BODY_BYTES); split the file; nothing was imported"
+        ),
+        Some(_) => format!(
+            "the upload grew past {limit} bytes (IMPORT_MAX_BODY_BYTES) and was read no further; the complete lines before that point were imported as the report shows; send the rest as another file"
+        ),
     };
-    let mut extensions = json!({ "code": public.code.as_str() });
-    if let Some(field) = &public.field {
-        extensions["field"] = json!(field);
+    let mut body = json!({
+        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
+    });
+    if let Some(report) = report {
+        body["report"] = serde_json::to_value(report).unwrap_or_default();
     }
-    builder.json(json!({ "errors": [{ "message": public.message, "extensions": extensions }] }))
+    HttpResponse::PayloadTooLarge()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+fn with_status(mut response: HttpResponse, status: actix_web::http::StatusCode) -> HttpResponse {
+    *response.status_mut() = status;
+    response
 }
 
 /// A blocking `Read` over chunks arriving through a channel from the async upload.

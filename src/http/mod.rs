@@ -1,6 +1,9 @@
 //! The HTTP surface: routes, the GraphQL-over-HTTP responder, import, CSV export and health
 //! checks.
 
+pub mod client;
+pub mod csv;
+pub mod errors;
 pub mod export;
 pub mod graphql;
 pub mod health;
@@ -14,7 +17,9 @@ use actix_web::{
     web, HttpMessage,
 };
 
-use crate::{auth::AuthService, config::Config, db::Database, graphql::AppSchema};
+use crate::{
+    admission::Admission, auth::AuthService, config::Config, db::Database, graphql::AppSchema,
+};
 
 /// Shared state of every HTTP handler.
 #[derive(Clone)]
@@ -24,10 +29,23 @@ pub struct AppState {
     pub auth: AuthService,
     pub config: Arc<Config>,
     pub metrics: crate::metrics::MetricsService,
+    pub admission: Arc<Admission>,
+    /// Customer pseudonyms for exports.
+    pub pseudonymizer: crate::auth::Pseudonymizer,
+    /// Set when the server is stopping: readiness fails and connections close.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// The caller of a plain HTTP endpoint (export, reports): the bearer token verified by the
-/// scope module, exactly as for GraphQL requests.
+/// The id tracing-actix-web gave this request (also in the `x-request-id` header).
+pub fn request_id(request: &actix_web::HttpRequest) -> Option<String> {
+    request
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string())
+}
+
+/// The caller of a plain HTTP endpoint (import, export, reports): the bearer token verified
+/// by the scope module, exactly as for GraphQL requests.
 pub async fn request_scope(
     request: &actix_web::HttpRequest,
     state: &AppState,
@@ -36,15 +54,11 @@ pub async fn request_scope(
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or("invalid"));
-    let request_id = request
-        .extensions()
-        .get::<tracing_actix_web::RequestId>()
-        .map(|id| id.to_string());
     crate::auth::authenticate(
+        &state.auth,
         &state.database,
-        state.auth.keys(),
         authorization,
-        request_id,
+        request_id(request).as_deref(),
     )
     .await
 }
@@ -61,6 +75,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/import/{kind}", web::post().to(import::post))
         .route("/export/metrics.csv", web::get().to(export::metrics_csv))
         .route(
+            "/export/interactions.csv",
+            web::get().to(export::interactions_csv),
+        )
+        .route(
             "/export/oversight-report.csv",
             web::get().to(reports::oversight_csv),
         )
@@ -70,7 +88,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 }
 
 /// Wraps the app so every response carries `x-request-id`, the id its log lines and audit
-/// events carry too.
+/// events carry too, and closes connections while the server drains.
 pub fn request_id_header<S, B>(
     request: actix_web::dev::ServiceRequest,
     service: &S,
@@ -86,6 +104,9 @@ where
         .extensions()
         .get::<tracing_actix_web::RequestId>()
         .map(|id| id.to_string());
+    let draining = request
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.draining.load(std::sync::atomic::Ordering::Acquire));
     let response = service.call(request);
     async move {
         let mut response = response.await?;
@@ -93,6 +114,13 @@ where
             response
                 .headers_mut()
                 .insert(HeaderName::from_static("x-request-id"), value);
+        }
+        if draining {
+            // The server is stopping: this connection carries no further request.
+            response
+                .response_mut()
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
         }
         Ok(response)
     }

@@ -30,9 +30,12 @@ use chrono::SecondsFormat;
 
 use crate::{
     auth::Action,
-    db::enums::{Comparator, MetricKind},
+    db::{
+        enums::{Comparator, MetricKind},
+        Workload,
+    },
     error::{AppError, AppResult},
-    http::{import::error_response, AppState},
+    http::{errors::error_response, AppState},
     insights::oversight::{self, A11Figures, OversightReport, DRIVERS},
     metrics::{
         catalog::{definition, MetricUnit},
@@ -109,14 +112,10 @@ async fn load_report(
     };
     let fiscal_year = whole_number("fiscalYear")?;
     let quarter = whole_number("quarter")?;
-    oversight::generate(
-        &state.database,
-        &state.metrics,
-        access,
-        fiscal_year,
-        quarter,
-    )
-    .await
+    let database = state
+        .admission
+        .database_for(&state.database, Workload::Reporting, &scope);
+    oversight::generate(&database, &state.metrics, access, fiscal_year, quarter).await
 }
 
 /// `x-audit-chain-head` (when the trail has an event) and `x-generated-at`.

@@ -37,11 +37,11 @@ use crate::{
         Database,
     },
     error::{AppError, AppResult},
-    graphql::filters::local_date_range,
     metrics::{
         attainment::{self, StandardAttainment},
         Dimension, MetricValue, MetricsFilter, MetricsRequest, MetricsService, ReportRow,
     },
+    records::lookup::local_date_range,
 };
 
 /// The engine metrics of each row, in this order.

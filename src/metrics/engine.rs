@@ -46,6 +46,33 @@ pub enum Dimension {
     Topic,
 }
 
+impl Dimension {
+    /// Every dimension, in the order rows are grouped.
+    pub const ALL: [Dimension; 4] = [
+        Dimension::Channel,
+        Dimension::OrgUnit,
+        Dimension::Agent,
+        Dimension::Topic,
+    ];
+
+    /// The API name (`CHANNEL`, `ORG_UNIT`, `AGENT`, `TOPIC`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Channel => "CHANNEL",
+            Dimension::OrgUnit => "ORG_UNIT",
+            Dimension::Agent => "AGENT",
+            Dimension::Topic => "TOPIC",
+        }
+    }
+
+    /// The dimension an API name (any case) stands for.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|dimension| dimension.name().eq_ignore_ascii_case(name.trim()))
+    }
+}
+
 /// Which interactions count. Empty lists do not restrict.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetricsFilter {
@@ -521,23 +548,76 @@ fn build_statement(
     (sql, statement)
 }
 
-/// Computes the report in one SQL statement on `connection`.
+/// Computes the report in one SQL statement on `connection`. With `max_rows`, a report that
+/// would have more rows is refused with `BAD_USER_INPUT` (the statement fetches at most one
+/// row more than allowed, so the refusal costs no memory).
 pub fn compute(
     connection: &mut PgConnection,
     rules: &ReportingRules,
     access: &MetricsAccess,
     request: &MetricsRequest,
+    max_rows: Option<usize>,
 ) -> AppResult<Vec<ReportRow>> {
     let plan = Plan::for_request(request);
     let source = request.source(rules, access);
-    let (sql, statement) = build_statement(rules, access, request, source, &plan);
+    let (mut sql, statement) = build_statement(rules, access, request, source, &plan);
+    if let Some(max_rows) = max_rows {
+        sql.push_str(&format!(" LIMIT {}", max_rows + 1));
+    }
     let rows: Vec<SummedRow> = statement
         .into_query(sql)
         .load(connection)
         .map_err(filter_error)?;
+    if let Some(max_rows) = max_rows {
+        if rows.len() > max_rows {
+            return Err(too_many_rows(request, max_rows));
+        }
+    }
     rows.into_iter()
         .map(|row| assemble(row, rules, access, request, &plan))
         .collect()
+}
+
+/// The refusal of a report larger than a response may be.
+fn too_many_rows(request: &MetricsRequest, max_rows: usize) -> AppError {
+    AppError::bad_input(
+        "query",
+        format!(
+            "this report has more than {max_rows} rows of {} metric(s) ({} values at most per response). \
+             Narrow it — a shorter period, a coarser granularity, fewer groupBy dimensions, a filter — \
+             or download it as CSV from /export/metrics.csv with the same parameters, which streams any size",
+            request.metrics.len(),
+            max_rows * request.metrics.len()
+        ),
+    )
+}
+
+/// Computes the report like [`compute`], handing each row to `each` as PostgreSQL sends it
+/// (row-by-row mode): memory stays constant whatever the report's size.
+pub fn stream(
+    connection: &mut PgConnection,
+    rules: &ReportingRules,
+    access: &MetricsAccess,
+    request: &MetricsRequest,
+    mut each: impl FnMut(ReportRow) -> AppResult<()>,
+) -> AppResult<()> {
+    let plan = Plan::for_request(request);
+    let source = request.source(rules, access);
+    let (sql, statement) = build_statement(rules, access, request, source, &plan);
+    let rows = statement
+        .into_query(sql)
+        .load_iter::<SummedRow, diesel::pg::PgRowByRowLoadingMode>(connection)
+        .map_err(filter_error)?;
+    for row in rows {
+        each(assemble(
+            row.map_err(filter_error)?,
+            rules,
+            access,
+            request,
+            &plan,
+        )?)?;
+    }
+    Ok(())
 }
 
 /// An unknown filter code is reported by the database with the input field in its hint.

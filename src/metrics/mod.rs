@@ -97,6 +97,8 @@ pub fn align_time_zone(connection: &mut PgConnection, time_zone: &str) -> AppRes
         diesel::update(metric_settings::table)
             .set(metric_settings::time_zone.eq(time_zone))
             .execute(connection)?;
+        // A rebuild reads every record: no request's time limit applies to it.
+        diesel::sql_query("SET LOCAL statement_timeout = 0").execute(connection)?;
         diesel::sql_query("SELECT metric_rollup_rebuild()").execute(connection)?;
         Ok(true)
     })
@@ -108,6 +110,8 @@ pub fn align_time_zone(connection: &mut PgConnection, time_zone: &str) -> AppRes
 pub struct MetricsService {
     rules: ReportingRules,
     min_cell_size: i64,
+    /// Most values one bounded report (an API response) may hold.
+    max_cells: usize,
     aligned: Arc<AtomicBool>,
 }
 
@@ -122,6 +126,7 @@ impl MetricsService {
                 source: config.reporting.source,
             },
             min_cell_size: config.reporting.min_cell_size,
+            max_cells: config.admission.metrics_max_cells,
             aligned: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -153,21 +158,62 @@ impl MetricsService {
     }
 
     /// Computes a report for a caller with `access`. The request is validated first; the
-    /// report itself is one SQL statement.
+    /// report itself is one SQL statement. For the insights, which bound their own requests.
     pub async fn report(
         &self,
         database: &Database,
         access: MetricsAccess,
         request: MetricsRequest,
     ) -> AppResult<Vec<ReportRow>> {
+        self.compute(database, access, request, None).await
+    }
+
+    /// Like [`MetricsService::report`], refusing a report of more than `METRICS_MAX_CELLS`
+    /// values with `BAD_USER_INPUT` (the API's `metrics` field: a response is held in memory).
+    pub async fn bounded_report(
+        &self,
+        database: &Database,
+        access: MetricsAccess,
+        request: MetricsRequest,
+    ) -> AppResult<Vec<ReportRow>> {
+        let max_rows = (self.max_cells / request.metrics.len().max(1)).max(1);
+        self.compute(database, access, request, Some(max_rows))
+            .await
+    }
+
+    async fn compute(
+        &self,
+        database: &Database,
+        access: MetricsAccess,
+        request: MetricsRequest,
+        max_rows: Option<usize>,
+    ) -> AppResult<Vec<ReportRow>> {
         let request = request.validated(&access)?;
+        self.ensure_aligned(database).await?;
+        let rules = self.rules.clone();
+        database
+            .run(move |connection| engine::compute(connection, &rules, &access, &request, max_rows))
+            .await
+    }
+
+    /// Makes sure the rollups follow the configured time zone (once per process).
+    pub async fn ensure_aligned(&self, database: &Database) -> AppResult<()> {
         if !self.aligned.load(Ordering::Acquire) {
             self.align(database).await?;
         }
-        let rules = self.rules.clone();
-        database
-            .run(move |connection| engine::compute(connection, &rules, &access, &request))
-            .await
+        Ok(())
+    }
+
+    /// Streams a validated report row by row on `connection` (call from a blocking thread,
+    /// after [`MetricsService::ensure_aligned`]).
+    pub fn stream(
+        &self,
+        connection: &mut PgConnection,
+        access: &MetricsAccess,
+        request: &MetricsRequest,
+        each: impl FnMut(ReportRow) -> AppResult<()>,
+    ) -> AppResult<()> {
+        engine::stream(connection, &self.rules, access, request, each)
     }
 }
 

@@ -58,6 +58,56 @@ impl FiscalCalendar {
 }
 
 impl Granularity {
+    /// Every granularity, in the order the catalogue lists them.
+    pub const ALL: [Granularity; 7] = [
+        Granularity::Day,
+        Granularity::Week,
+        Granularity::Month,
+        Granularity::Quarter,
+        Granularity::Year,
+        Granularity::FiscalQuarter,
+        Granularity::FiscalYear,
+    ];
+
+    /// The API name (`DAY`, `FISCAL_QUARTER`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Granularity::Day => "DAY",
+            Granularity::Week => "WEEK",
+            Granularity::Month => "MONTH",
+            Granularity::Quarter => "QUARTER",
+            Granularity::Year => "YEAR",
+            Granularity::FiscalQuarter => "FISCAL_QUARTER",
+            Granularity::FiscalYear => "FISCAL_YEAR",
+        }
+    }
+
+    /// The granularity an API name (any case) stands for.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|granularity| granularity.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// At most how many periods of this granularity `[from, to]` touches (exact for days and
+    /// calendar months, quarters and years; one more at most for weeks and fiscal periods).
+    pub fn periods_between(self, from: NaiveDate, to: NaiveDate) -> u64 {
+        if to < from {
+            return 0;
+        }
+        let days = (to - from).num_days() as u64 + 1;
+        let months = ((to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32)
+            .max(0) as u64
+            + 1;
+        match self {
+            Granularity::Day => days,
+            Granularity::Week => days / 7 + 2,
+            Granularity::Month => months,
+            Granularity::Quarter | Granularity::FiscalQuarter => months / 3 + 2,
+            Granularity::Year | Granularity::FiscalYear => (to.year() - from.year()) as u64 + 2,
+        }
+    }
+
     /// SQL mapping the date column `day` to the first day of its period. `None` granularity is
     /// handled by the caller (one period for the whole range).
     pub fn period_start_sql(self, day: &str, fiscal: FiscalCalendar) -> String {

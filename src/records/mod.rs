@@ -2,6 +2,7 @@
 //! the bulk import, so a row means the same thing whichever way it arrives.
 
 pub mod interactions;
+pub mod lookup;
 pub mod surveys;
 
 use crate::error::{AppError, AppResult};

@@ -349,7 +349,8 @@ async fn health_and_readiness() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    // A query needing the database fails cleanly with INTERNAL, not a hang or a panic.
+    // A query needing the database fails cleanly with UNAVAILABLE (503, Retry-After), not a
+    // hang, a panic or INTERNAL.
     let token = down.keys.mint(
         1,
         Role::Admin,
@@ -359,7 +360,7 @@ async fn health_and_readiness() {
     let (status, body) = down
         .post_graphql_response(Some(&token.token), "{ me { id } }")
         .await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
-    assert_eq!(first_error_code(&body), Some("INTERNAL"));
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(first_error_code(&body), Some("UNAVAILABLE"));
     assert!(first_error_message(&body).contains("unavailable"), "{body}");
 }

@@ -180,14 +180,7 @@ impl TestApp {
         })
         .expect("valid test configuration");
         let config = Arc::new(config);
-        let database = Database::connect_lazily(
-            &database_url,
-            &PoolOptions {
-                max_size: config.pool_size,
-                checkout_timeout: config.checkout_timeout,
-                statement_timeout_ms: config.statement_timeout_ms,
-            },
-        );
+        let database = Database::connect_lazily(&database_url, &PoolOptions::from_config(&config));
         let secrets = Secrets {
             jwt: TEST_SECRET.to_vec(),
             pseudonym: b"integration-test-pseudonym-key-0123456789".to_vec(),

@@ -29,7 +29,9 @@ impl MetricsQueryRoot {
         let service = &ctx.services().metrics;
         let access = ctx.scope().metrics_access(service.min_cell_size())?;
         let request = query.into_request()?;
-        let rows = service.report(ctx.database(), access, request).await?;
+        let rows = service
+            .bounded_report(ctx.database(), access, request)
+            .await?;
         Ok(MetricsReport {
             rows: rows.into_iter().map(MetricsRow::from).collect(),
             time_zone: service.rules().time_zone.name().to_owned(),

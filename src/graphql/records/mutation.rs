@@ -277,17 +277,10 @@ impl RecordsMutation {
         answers: SurveyAnswersInput,
     ) -> Result<SubmitSurveyResponsePayload> {
         let services = ctx.services();
-        let client = ctx
-            .request()
-            .client_address
-            .clone()
-            .unwrap_or_else(|| "unknown".into());
-        if !services.survey_rate_limiter.allow(&client) {
-            return Err(AppError::RateLimited(
-                "too many survey submissions from this address; try again in a minute".into(),
-            )
-            .into());
-        }
+        services
+            .survey_limit
+            .check(ctx.database(), &ctx.request().client_address)
+            .await?;
         let answers = Answers::from(answers);
         answers.validate()?;
         let token_hash = Sha256::digest(token.as_bytes()).to_vec();

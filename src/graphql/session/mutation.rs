@@ -23,7 +23,13 @@ impl SessionMutation {
         let services = ctx.services();
         let issued = services
             .auth
-            .login(&services.database, &email, password, ctx.request_id())
+            .login(
+                &services.database,
+                &email,
+                password,
+                &ctx.request().client_address,
+                ctx.request_id(),
+            )
             .await?;
         Ok(issued.into())
     }
