@@ -54,10 +54,10 @@
 //! | `IMPORT_MAX_LINE_BYTES` | `65536` | Longest line (CSV record or NDJSON object) of an import; a longer one is rejected with its line number. |
 //! | `DATABASE_CHECKOUT_TIMEOUT_MS` | `1000` | How long opening a database connection may take. |
 //! | `DATABASE_PROBE_INTERVAL_MS` | `1000` | While the database is down, requests fail at once with `UNAVAILABLE`; this is how often it is probed to recover. |
-//! | `GRAPHQL_MAX_COST` | `10000` | Cost budget of one GraphQL operation (see `src/admission/cost.rs`); a costlier document is refused before execution with `extensions.cost` and `extensions.budget`. |
+//! | `GRAPHQL_MAX_COST` | `20000` | Cost budget of one GraphQL operation (see `src/admission/cost.rs`); a costlier document is refused before execution with `extensions.cost` and `extensions.budget`. |
 //! | `GRAPHQL_MAX_EXPENSIVE_FIELDS` | `4` | Reporting fields (`metrics`, insights, `oversightReport`, `verifyAuditChain`, …) one operation may select. |
 //! | `GRAPHQL_MAX_MUTATION_FIELDS` | `10` | Mutation fields one operation may select (`login` and `refreshSession` at most once each). |
-//! | `REPORTING_COST_THRESHOLD` | `1000` | An operation costing at least this much runs on the reporting workload. |
+//! | `REPORTING_COST_THRESHOLD` | `1000` | An operation whose `metrics` fields cost at least this much (about 10,000 cells) runs on the reporting workload, like every insight; smaller reports, record pages and writes run as interactive work. |
 //! | `METRICS_MAX_CELLS` | `50000` | Most values (rows × metrics) one `metrics` response may hold; a larger one is refused with advice to narrow it or use the CSV export, which streams. |
 //! | `REQUESTS_PER_MINUTE_PER_SESSION` | `3000` | Requests one session (access token) may make per minute, counted in PostgreSQL across every server process. |
 //! | `LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS` | `5` | Failed sign-ins for one account from one client address before that pair must wait (doubling from 1 s up to `LOGIN_LOCKOUT_MAX_SECONDS`). |
@@ -151,7 +151,7 @@ pub struct AdmissionSettings {
     pub max_expensive_fields: usize,
     /// Mutation fields one operation may select.
     pub max_mutation_fields: usize,
-    /// Operations at least this costly run on the reporting workload.
+    /// Operations whose reporting units reach this run on the reporting workload.
     pub reporting_cost_threshold: u64,
     /// Most values one `metrics` response may hold.
     pub metrics_max_cells: usize,
@@ -371,7 +371,7 @@ impl Config {
                 max_depth: positive(&get, "GRAPHQL_MAX_DEPTH", 16)? as usize,
             },
             admission: AdmissionSettings {
-                max_cost: positive(&get, "GRAPHQL_MAX_COST", 10_000)?,
+                max_cost: positive(&get, "GRAPHQL_MAX_COST", 20_000)?,
                 max_expensive_fields: positive(&get, "GRAPHQL_MAX_EXPENSIVE_FIELDS", 4)? as usize,
                 max_mutation_fields: positive(&get, "GRAPHQL_MAX_MUTATION_FIELDS", 10)? as usize,
                 reporting_cost_threshold: positive(&get, "REPORTING_COST_THRESHOLD", 1_000)?,

@@ -863,7 +863,9 @@ pub fn run_parallel(
     let workers = workers.max(1);
     if !kind.is_parallel() {
         let mut connection = database.checkout()?;
-        return run(&mut connection, kind, format, input, context);
+        return database.with_connection(&mut connection, |connection| {
+            run(connection, kind, format, input, context)
+        });
     }
     let mut source = RowSource::open(kind, format, input, context.max_line_bytes)?;
     let mut report = ImportReport::new(kind);
@@ -890,7 +892,10 @@ pub fn run_parallel(
                 };
                 let mut customers = CustomerCache::default();
                 while let Ok(batch) = batch_receiver.recv() {
-                    let result = write_batch(&mut connection, &batch, context, &mut customers)
+                    let result = database
+                        .with_connection(&mut connection, |connection| {
+                            write_batch(connection, &batch, context, &mut customers)
+                        })
                         .map(|outcomes| (batch.lines, outcomes));
                     let failed = result.is_err();
                     if result_sender.send((worker, result)).is_err() || failed {
@@ -968,7 +973,9 @@ fn write_batch(
     });
     match attempt {
         Ok(outcomes) => Ok(outcomes),
-        Err(AppError::Database(_)) if batch.lines.len() > 1 => {
+        // A rule the database enforces: retry row by row so the good rows land. A lost
+        // connection or a timeout is no row's fault and fails the import instead.
+        Err(AppError::Database(error)) if batch.lines.len() > 1 && is_row_refusal(&error) => {
             let mut outcomes = Vec::with_capacity(batch.lines.len());
             for (position, line) in batch.lines.iter().enumerate() {
                 let single = in_transaction(connection, customers, |connection, customers| {
@@ -978,7 +985,7 @@ fn write_batch(
                 });
                 match single {
                     Ok(mut outcome) => outcomes.append(&mut outcome),
-                    Err(AppError::Database(error)) => {
+                    Err(AppError::Database(error)) if is_row_refusal(&error) => {
                         tracing::warn!(%error, line, "import row refused by the database");
                         outcomes.push(RowOutcome::Rejected(AppError::invalid(
                             "the database refused this row (it breaks a data rule)",
@@ -991,6 +998,11 @@ fn write_batch(
         }
         Err(error) => Err(error),
     }
+}
+
+/// Whether the database refused the data itself (a constraint or rule), rather than failing.
+fn is_row_refusal(error: &diesel::result::Error) -> bool {
+    !crate::db::is_connection_loss(error) && !crate::db::is_statement_timeout(error)
 }
 
 /// Runs `write` in a transaction; the customers it writes are kept in the cache only if it

@@ -90,6 +90,9 @@ impl Default for ReferenceSizes {
 pub struct OperationCost {
     /// Total units.
     pub total: u64,
+    /// Of which reporting work: the units of `metrics` and of the insights (what decides
+    /// whether the operation runs as reporting work; record pages never do).
+    pub reporting_units: u64,
     /// Reporting root fields selected (`metrics` and [`FIXED_COSTS`]), aliases and repeated
     /// fragment spreads included.
     pub expensive_fields: u64,
@@ -109,6 +112,7 @@ impl OperationCost {
     /// Adds the root-field counts of `other` (a fragment spread again at the root).
     fn add_root_fields(&mut self, other: &OperationCost) {
         self.expensive_fields = self.expensive_fields.saturating_add(other.expensive_fields);
+        self.reporting_units = self.reporting_units.saturating_add(other.reporting_units);
         self.has_insights |= other.has_insights;
         self.mutation_fields = self.mutation_fields.saturating_add(other.mutation_fields);
         for (field, count) in &other.credential_fields {
@@ -292,11 +296,14 @@ impl Walker<'_> {
                 .map(|query| metrics_cells(query, self.sizes))
                 .unwrap_or(0);
             self.cost.largest_metrics_cells = self.cost.largest_metrics_cells.max(cells);
-            return 10u64.saturating_add(cells.div_ceil(10));
+            let units = 10u64.saturating_add(cells.div_ceil(10));
+            self.cost.reporting_units = self.cost.reporting_units.saturating_add(units);
+            return units;
         }
         if let Some((_, fixed)) = FIXED_COSTS.iter().find(|(field, _)| *field == name) {
             self.cost.expensive_fields += 1;
             self.cost.has_insights = true;
+            self.cost.reporting_units = self.cost.reporting_units.saturating_add(*fixed);
             return fixed.saturating_add(selected);
         }
         nested_field_cost(name, arguments, selection, selected)
@@ -422,6 +429,12 @@ pub fn check_limits(
     cost: &OperationCost,
     limits: &crate::config::AdmissionSettings,
 ) -> AppResult<()> {
+    // Credential mutations first: an aliased sign-in flood is named for what it is.
+    if let Some((field, count)) = cost.credential_fields.iter().find(|(_, count)| *count > 1) {
+        return Err(AppError::invalid(format!(
+            "`{field}` appears {count} times in this operation; it may appear once"
+        )));
+    }
     if cost.total > limits.max_cost {
         return Err(AppError::OverBudget {
             message: format!(
@@ -443,11 +456,6 @@ pub fn check_limits(
         return Err(AppError::invalid(format!(
             "this operation selects {} mutation fields; at most {} are allowed per operation",
             cost.mutation_fields, limits.max_mutation_fields
-        )));
-    }
-    if let Some((field, count)) = cost.credential_fields.iter().find(|(_, count)| *count > 1) {
-        return Err(AppError::invalid(format!(
-            "`{field}` appears {count} times in this operation; it may appear once"
         )));
     }
     Ok(())

@@ -4,8 +4,9 @@
 //! 1. **Cost before execution** ([`cost`]): a GraphQL document's cost is computed from the
 //!    document itself; an operation over its budget, with too many reporting fields or too many
 //!    mutation fields (credential mutations at most once), is refused before any SQL runs.
-//! 2. **Workloads** (`db::Workload`): the cost decides where a request runs — reporting fields
-//!    and costly operations on the reporting workload, everything else on the interactive one;
+//! 2. **Workloads** (`db::Workload`): the cost decides where a request runs — insights, and
+//!    `metrics` requests of at least `REPORTING_COST_THRESHOLD` units, on the reporting
+//!    workload; record pages, small reports and writes on the interactive one;
 //!    authentication and imports have their own. Each has its own connections, queue deadline and
 //!    statement timeout, so one kind of traffic cannot starve another.
 //! 3. **Per-caller shares**: on the reporting workload one caller holds at most
@@ -87,7 +88,7 @@ impl Admission {
     /// pick their own workload inside the session service.
     pub fn workload_for(&self, cost: &OperationCost) -> Workload {
         if !cost.is_mutation
-            && (cost.has_insights || cost.total >= self.settings.reporting_cost_threshold)
+            && (cost.has_insights || cost.reporting_units >= self.settings.reporting_cost_threshold)
         {
             Workload::Reporting
         } else {

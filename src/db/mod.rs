@@ -138,6 +138,8 @@ impl PoolOptions {
 pub struct LaneConnection {
     connection: PgConnection,
     lost: bool,
+    /// The health epoch it was opened in; an outage since then makes it stale.
+    epoch: u64,
 }
 
 impl std::ops::Deref for LaneConnection {
@@ -159,6 +161,7 @@ pub struct LaneManager {
     url: String,
     statement_timeout: Duration,
     statements: Arc<AtomicU64>,
+    health: Arc<Health>,
 }
 
 /// Counts every statement sent on a connection (see [`Database::statements_executed`]).
@@ -191,14 +194,21 @@ impl ManageConnection for LaneManager {
         Ok(LaneConnection {
             connection,
             lost: false,
+            epoch: self.health.epoch(),
         })
     }
 
+    /// Checked at every checkout, without a round trip: a connection opened before the last
+    /// outage is stale (the server it talked to went away), so it is discarded and a fresh one
+    /// opened, instead of failing the request that would have used it.
     fn is_valid(&self, connection: &mut LaneConnection) -> Result<(), Self::Error> {
-        connection
-            .connection
-            .batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
+        if connection.epoch == self.health.epoch() {
+            Ok(())
+        } else {
+            Err(diesel::r2d2::Error::QueryError(
+                diesel::result::Error::BrokenTransactionManager,
+            ))
+        }
     }
 
     fn has_broken(&self, connection: &mut LaneConnection) -> bool {
@@ -216,6 +226,7 @@ struct Lane {
     permits: Arc<Semaphore>,
     connections: u32,
     queue_timeout: Duration,
+    statement_timeout: Duration,
     /// Requests refused because the lane stayed full for the whole queue timeout.
     refused: AtomicU64,
 }
@@ -223,6 +234,8 @@ struct Lane {
 /// Whether the database is known to be reachable. Shared by every lane.
 pub struct Health {
     down: AtomicBool,
+    /// Counts outages; connections opened before the current one are stale.
+    epoch: AtomicU64,
     since: Mutex<Option<Instant>>,
     probe_interval: Duration,
     /// Set while a probe is running, so a burst of failures starts one probe, not hundreds.
@@ -233,6 +246,7 @@ impl Health {
     fn new(probe_interval: Duration) -> Self {
         Self {
             down: AtomicBool::new(false),
+            epoch: AtomicU64::new(0),
             since: Mutex::new(None),
             probe_interval,
             probing: AtomicBool::new(false),
@@ -253,8 +267,13 @@ impl Health {
             .map(|since| since.elapsed())
     }
 
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
     fn mark_down(&self, reason: &str) {
         if !self.down.swap(true, Ordering::AcqRel) {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
             *self.since.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
             tracing::error!(
                 reason,
@@ -285,7 +304,7 @@ impl Health {
 struct Shared {
     lanes: Vec<Lane>,
     statements: Arc<AtomicU64>,
-    health: Health,
+    health: Arc<Health>,
     url: String,
 }
 
@@ -324,6 +343,7 @@ impl Database {
     /// is down; requests fail fast with `UNAVAILABLE` and `/readyz` reports 503.
     pub fn connect_lazily(url: &str, options: &PoolOptions) -> Self {
         let statements = Arc::new(AtomicU64::new(0));
+        let health = Arc::new(Health::new(options.probe_interval));
         let url = with_connect_timeout(url, options.connect_timeout);
         let lanes = Workload::ALL
             .into_iter()
@@ -334,11 +354,13 @@ impl Database {
                     .max_size(connections)
                     .min_idle(Some(0))
                     .connection_timeout(options.connect_timeout)
-                    .test_on_check_out(false)
+                    // `is_valid` costs no round trip (see `LaneManager::is_valid`).
+                    .test_on_check_out(true)
                     .build_unchecked(LaneManager {
                         url: url.clone(),
                         statement_timeout: lane.statement_timeout,
                         statements: statements.clone(),
+                        health: health.clone(),
                     });
                 Lane {
                     workload,
@@ -346,6 +368,7 @@ impl Database {
                     permits: Arc::new(Semaphore::new(connections as usize)),
                     connections,
                     queue_timeout: lane.queue_timeout,
+                    statement_timeout: lane.statement_timeout,
                     refused: AtomicU64::new(0),
                 }
             })
@@ -354,7 +377,7 @@ impl Database {
             shared: Arc::new(Shared {
                 lanes,
                 statements,
-                health: Health::new(options.probe_interval),
+                health,
                 url,
             }),
             workload: Workload::Interactive,
@@ -501,8 +524,7 @@ impl Database {
             let _permit = permit;
             let mut connection = database.checkout()?;
             let result = work(&mut connection);
-            database.after_use(&mut connection, &result);
-            result
+            database.after_use(&mut connection, result)
         })
         .await?
     }
@@ -558,13 +580,32 @@ impl Database {
         }
     }
 
-    /// Notes a lost connection: the pool discards it and the circuit opens. Other errors pass.
-    fn after_use<T>(&self, connection: &mut DbConnection, result: &AppResult<T>) {
-        if let Err(AppError::Database(error)) = result {
-            if is_connection_loss(error) {
+    /// Notes a lost connection (the pool discards it and the circuit opens) and turns a
+    /// statement cancelled by the lane's time limit into `UNAVAILABLE`. Other errors pass.
+    fn after_use<T>(&self, connection: &mut DbConnection, result: AppResult<T>) -> AppResult<T> {
+        match result {
+            Err(AppError::Database(error)) if is_connection_loss(&error) => {
                 connection.lost = true;
                 self.shared.health.mark_down(&error.to_string());
+                Err(AppError::Unavailable {
+                    message: "the connection to the database was lost; try again shortly".into(),
+                    retry_after: Duration::from_secs(1),
+                    cause: Some(Box::new(error)),
+                })
             }
+            Err(AppError::Database(error)) if is_statement_timeout(&error) => {
+                let lane = self.lane();
+                Err(AppError::Unavailable {
+                    message: format!(
+                        "the request ran longer than the {} time limit of {} ms and was cancelled; narrow it (a shorter period, fewer breakdowns) or try again later",
+                        lane.workload,
+                        lane.statement_timeout.as_millis()
+                    ),
+                    retry_after: Duration::from_secs(1),
+                    cause: Some(Box::new(error)),
+                })
+            }
+            other => other,
         }
     }
 
@@ -576,8 +617,7 @@ impl Database {
         work: impl FnOnce(&mut PgConnection) -> AppResult<T>,
     ) -> AppResult<T> {
         let result = work(connection);
-        self.after_use(connection, &result);
-        result
+        self.after_use(connection, result)
     }
 
     /// True when a connection can be had and answers a trivial query.
@@ -651,6 +691,12 @@ pub fn is_connection_loss(error: &DieselError) -> bool {
             _
         )
     )
+}
+
+/// Whether `error` is PostgreSQL cancelling a statement at its `statement_timeout`.
+pub fn is_statement_timeout(error: &DieselError) -> bool {
+    matches!(error, DieselError::DatabaseError(_, information)
+        if information.message().contains("statement timeout"))
 }
 
 /// `url` with libpq's `connect_timeout` (whole seconds, at least 1) unless it already has one.

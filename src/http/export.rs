@@ -14,7 +14,8 @@
 //! `interactions.csv` parameters: `from`, `to` (required, reporting time zone, inclusive),
 //! `channels`, `orgUnitCodes`, `topicCodes`. Columns: id, source, external_id, channel,
 //! org_unit_code, agent_email (roles that may identify agents), customer_key (the pseudonym),
-//! topic_code, started_at (UTC), wait_seconds, handle_seconds, transfers, abandoned, outcome.
+//! topic_code, started_at (UTC), wait_seconds, handle_seconds, transfers, abandoned, outcome —
+//! values spelled as in the import formats.
 
 use std::{collections::HashMap, str::FromStr};
 
@@ -376,6 +377,8 @@ pub async fn interactions_csv(
             for row in rows {
                 let row = row?;
                 let started_at = row.started_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+                // Channels as the import formats spell them (`web_self_service`).
+                let channel = row.channel.to_ascii_lowercase();
                 let customer_key = row
                     .customer_ref
                     .as_deref()
@@ -385,7 +388,7 @@ pub async fn interactions_csv(
                     Cell::Integer(Some(row.id)),
                     Cell::Text(&row.source),
                     Cell::Text(&row.external_id),
-                    Cell::Text(&row.channel),
+                    Cell::Text(&channel),
                     Cell::Text(&row.org_unit_code),
                 ];
                 if identify_agents {

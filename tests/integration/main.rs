@@ -3,6 +3,7 @@
 mod fixture;
 mod helpers;
 
+mod admission;
 mod authentication;
 mod authorization;
 mod cli_and_demo;
