@@ -2,6 +2,7 @@
 //! checks.
 
 pub mod export;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod import;
@@ -58,6 +59,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(graphql::get))
                 .default_service(web::to(graphql::method_not_allowed)),
         )
+        .route("/graphiql/{hash}/{name}", web::get().to(graphiql::file))
         .route("/import/{kind}", web::post().to(import::post))
         .route("/export/metrics.csv", web::get().to(export::metrics_csv))
         .route(
