@@ -184,7 +184,10 @@ mod tests {
     #[test]
     fn the_page_loads_only_local_files_and_no_inline_code() {
         let response = page("/graphql");
-        let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+        let policy = response
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
             .to_str()
             .unwrap();
         assert!(policy.contains("script-src 'self';"));

@@ -1,12 +1,15 @@
 //! The HTTP surface: routes, the GraphQL-over-HTTP responder, import, CSV export and health
 //! checks.
 
+pub mod cors;
 pub mod export;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod import;
 pub mod reports;
+pub mod security_headers;
+pub mod web_front;
 
 use std::sync::Arc;
 
@@ -67,6 +70,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::get().to(reports::oversight_csv),
         )
         .route("/reports/oversight", web::get().to(reports::oversight_html))
+        .configure(web_front::configure)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
 }
