@@ -14,6 +14,7 @@ mod oversight;
 mod records;
 mod reporting;
 mod schema_and_migrations;
+mod security_headers;
 mod staffing;
 mod training_insights;
 mod web_front;
