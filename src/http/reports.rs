@@ -98,6 +98,7 @@ pub async fn oversight_html(
     };
     // The page needs nothing from anywhere: no scripts, no fetches; its inline styles are
     // allowed by their hashes.
+    let mut referrer_policy = None;
     let (html, policy) = match (&caller.scope, &caller.credentials) {
         (Scope::Authenticated(principal), Credentials::Cookie(token)) => {
             let (display_name, form_token) = match web::account_of(&state, principal, token).await {
@@ -114,6 +115,8 @@ pub async fn oversight_html(
                 Some(&account),
                 &[("/web/", "All quarters"), (&csv, "Download CSV")],
             );
+            // The banner's sign-out form must carry our origin.
+            referrer_policy = Some(web::FORM_PAGE_REFERRER_POLICY);
             (
                 render_html_page(&report, Some((pages::STYLE, &banner))),
                 pages::policy_for_styles(&[STYLE, pages::STYLE]),
@@ -123,6 +126,9 @@ pub async fn oversight_html(
     };
     let mut response = HttpResponse::Ok();
     provenance_headers(&mut response, &report);
+    if let Some(referrer_policy) = referrer_policy {
+        response.insert_header((header::REFERRER_POLICY, referrer_policy));
+    }
     response
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, policy))

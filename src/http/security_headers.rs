@@ -9,7 +9,8 @@
 //! - `Strict-Transport-Security: max-age=N` when `HSTS_MAX_AGE_SECONDS` is set and the request
 //!   came over TLS (RFC 6797 §7.2: not over plain HTTP).
 //!
-//! Headers a handler set itself are never overwritten.
+//! Headers a handler set itself are never overwritten (the web front's pages with forms send
+//! `Referrer-Policy: same-origin`, so that their posts carry our origin; see `web_front`).
 
 use std::future::Future;
 

@@ -22,7 +22,10 @@ fn endpoints(graphiql_asset: &str) -> Vec<(Method, String, &'static str)> {
         get(graphiql_asset, "*/*"),
         get("/graphiql/0000000000000000/graphiql.min.js", "*/*"),
         get("/export/metrics.csv?metrics=INTERACTIONS", "*/*"),
-        get("/export/oversight-report.csv?fiscalYear=2026&quarter=1", "*/*"),
+        get(
+            "/export/oversight-report.csv?fiscalYear=2026&quarter=1",
+            "*/*",
+        ),
         get("/reports/oversight?fiscalYear=2026&quarter=1", "*/*"),
         get("/reports/oversight?fiscalYear=2026&quarter=1", "text/html"),
         (Method::POST, "/import/interactions".into(), "*/*"),
@@ -50,7 +53,9 @@ async fn every_response_carries_the_security_headers() {
         .text()
         .await
         .unwrap();
-    let start = page.find("/graphiql/").expect("GraphiQL loads its files from here");
+    let start = page
+        .find("/graphiql/")
+        .expect("GraphiQL loads its files from here");
     let asset = &page[start..start + page[start..].find('"').unwrap()];
 
     let mut statuses = Vec::new();
@@ -70,14 +75,17 @@ async fn every_response_carries_the_security_headers() {
         statuses.push(response.status().as_u16());
         let headers = response.headers();
         assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");
-        assert_eq!(headers["referrer-policy"], "no-referrer", "{what}");
+        let referrer = headers["referrer-policy"].to_str().unwrap();
         assert_eq!(headers["x-frame-options"], "DENY", "{what}");
         assert!(
             !headers.contains_key("strict-transport-security"),
             "no HSTS unless configured: {what}"
         );
         let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        assert!(policy.contains("frame-ancestors 'none'"), "{what}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{what}: {policy}"
+        );
         let is_html = headers
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
@@ -86,8 +94,16 @@ async fn every_response_carries_the_security_headers() {
             // Pages bring their own strict policy: no inline script, nothing from elsewhere.
             assert!(policy.starts_with("default-src 'none'"), "{what}: {policy}");
             assert!(!policy.contains("unsafe-"), "{what}: {policy}");
+            // Pages with forms send their own origin to themselves (and nothing elsewhere).
+            let expected = if path.starts_with("/web/") {
+                "same-origin"
+            } else {
+                "no-referrer"
+            };
+            assert_eq!(referrer, expected, "{what}");
         } else {
             assert_eq!(policy, DEFAULT_CSP, "{what}");
+            assert_eq!(referrer, "no-referrer", "{what}");
         }
     }
     // The list covers answers of every kind: success, redirect, client errors.

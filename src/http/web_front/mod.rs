@@ -190,11 +190,17 @@ pub async fn account_of(
     Ok((display_name, form_token(cookie_token)))
 }
 
+/// The referrer policy of pages with forms. The app-wide `no-referrer` makes browsers send
+/// `Origin: null` on form posts, which the origin check cannot tell from a sandboxed or foreign
+/// form; `same-origin` sends our own origin to us and still nothing to anyone else.
+pub const FORM_PAGE_REFERRER_POLICY: &str = "same-origin";
+
 /// An HTML page response with the web front's policy; never cached (it may show who is signed in).
 pub fn page_response(status: StatusCode, html: String, policy: &str) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, policy.to_owned()))
+        .insert_header((header::REFERRER_POLICY, FORM_PAGE_REFERRER_POLICY))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(html)
 }
