@@ -60,7 +60,7 @@ label { display: block; font-weight: 600; margin-bottom: 4px; }
 input[type=email], input[type=password], input[type=number], select {
   font: inherit; width: 100%; max-width: 24em; padding: 6px 8px; border: 2px solid var(--ink); border-radius: 0; background: #fff; color: var(--ink); }
 input[type=number] { max-width: 8em; }
-select { max-width: 10em; }
+select { max-width: 10em; padding: 7px 8px; }
 input[aria-invalid=true] { border-color: var(--error); border-width: 3px; }
 .error-message { color: var(--error); font-weight: 600; margin: 0 0 4px; }
 .button { font: inherit; font-weight: 600; color: #fff; background: var(--accent); border: 2px solid var(--accent);
