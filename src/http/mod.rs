@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, the GraphQL-over-HTTP responder, import, CSV export and health
-//! checks.
+//! checks; GraphiQL's files, the web front for oversight staff, and the security-header and CORS
+//! middlewares `startup.rs` wraps around every route.
 
 pub mod cors;
 pub mod export;
