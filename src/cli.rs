@@ -327,7 +327,7 @@ async fn serve(
     if demo {
         let mut out = String::new();
         out.push_str(&format!(
-            "\nbac-metrics demo is running.\n  GraphiQL: {address}/graphql\n  Sign in with the `login` mutation as any demo user (password \"{}\"),\n  or paste one of these into GraphiQL's Headers tab (valid 12 hours):\n\n",
+            "\nbac-metrics demo is running.\n  GraphiQL: {address}/graphql\n  Oversight reports in a browser: {address}/web/ (sign in as auditor@bac.example.gov)\n  Sign in with the `login` mutation as any demo user (password \"{}\"),\n  or paste one of these into GraphiQL's Headers tab (valid 12 hours):\n\n",
             demo::DEMO_PASSWORD
         ));
         for (role, email) in demo::ROLE_ACCOUNTS {

@@ -26,6 +26,12 @@
 //! | `FISCAL_YEAR_START_MONTH` | `7` | First month of the fiscal year (named by the calendar year it ends in). |
 //! | `MIN_CELL_SIZE` | `10` | Smallest survey denominator shown to the `analyst` role. |
 //! | `METRICS_SOURCE` | `auto` | Where `metrics` reads from: `auto` (the daily rollups whenever they can answer, else the records) or `base` (always the records; slower, for checking the rollups). |
+//! | `CORS_ALLOWED_ORIGINS` | empty | Comma-separated origins (`https://dashboard.agency.gov`) whose browser scripts may call the API. Empty: no CORS headers, preflights are refused. No wildcard: every origin is named. |
+//! | `CORS_ALLOW_CREDENTIALS` | `false` | `true` lets those origins send cookies (`Access-Control-Allow-Credentials`). The API authenticates by bearer header, so front-ends do not need it. |
+//! | `CORS_MAX_AGE_SECONDS` | `600` | How long a browser may cache a preflight answer (at most 86400). |
+//! | `HSTS_MAX_AGE_SECONDS` | `0` | Above 0: `Strict-Transport-Security: max-age=N` on responses to requests that came over TLS (directly or as `X-Forwarded-Proto`/`Forwarded` say). 0: never sent. |
+//! | `WEB_COOKIE_SECURE` | `auto` | When the web front's session cookie is `Secure` (and named `__Host-bac_session`): `auto` when the request came over TLS, `always` for TLS ending at a proxy that does not say so. |
+//! | `WEB_SESSION_TTL_SECONDS` | `28800` | Absolute lifetime of a web front session (8 hours; at most 86400). |
 //! | `LOG_FORMAT` | `pretty` | `json` for one JSON object per log line. |
 //! | `RUST_LOG` | `info` | Log filter (tracing-subscriber `EnvFilter` syntax). |
 //!
@@ -76,6 +82,10 @@ use std::{env, net::SocketAddr, path::PathBuf, time::Duration};
 
 use chrono_tz::Tz;
 use thiserror::Error;
+
+pub mod web;
+
+pub use web::{CookieSecurity, CorsSettings, WebSettings};
 
 /// A configuration value that is present but unusable.
 #[derive(Debug, Error)]
@@ -233,6 +243,8 @@ pub struct Config {
     pub import_batch_size: usize,
     pub import_workers: usize,
     pub survey_submissions_per_minute: u32,
+    /// CORS, HSTS and the web front's session cookie.
+    pub web: WebSettings,
 }
 
 impl Config {
@@ -436,6 +448,7 @@ impl Config {
             import_workers: import_workers as usize,
             survey_submissions_per_minute: positive(&get, "SURVEY_SUBMISSIONS_PER_MINUTE", 20)?
                 as u32,
+            web: WebSettings::from_lookup(&get)?,
         })
     }
 

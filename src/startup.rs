@@ -114,8 +114,15 @@ impl Application {
             draining: Arc::new(AtomicBool::new(false)),
         };
         let app_state = web::Data::new(state.clone());
+        let cors = http::cors::Cors::new(&config.web.cors);
+        let security_headers = http::security_headers::SecurityHeaders::new(&config.web);
         let mut server = HttpServer::new(move || {
+            // The last `wrap` runs first: security headers cover CORS answers and refusals too.
+            let cors = cors.clone();
+            let security_headers = security_headers.clone();
             App::new()
+                .wrap_fn(move |request, service| cors.apply(request, service))
+                .wrap_fn(move |request, service| security_headers.apply(request, service))
                 .wrap_fn(http::request_id_header)
                 .wrap(TracingLogger::default())
                 .app_data(app_state.clone())

@@ -1,6 +1,7 @@
 //! Authentication and authorization: password hashing, access tokens, login sessions, and the
 //! scope module every resolver goes through.
 
+pub mod browser_session;
 pub mod jwt;
 pub mod password;
 pub mod pseudonym;
@@ -12,5 +13,5 @@ pub mod throttle;
 pub use jwt::{Claims, JwtKeys, MintedToken, TokenRejection};
 pub use password::PasswordHasher;
 pub use pseudonym::Pseudonymizer;
-pub use scope::{authenticate, Action, Principal, RecordScope, Scope};
+pub use scope::{authenticate, authenticate_session_cookie, Action, Principal, RecordScope, Scope};
 pub use session::{AuthService, IssuedSession};

@@ -5,6 +5,7 @@
 //! take effect on the very next request; the same statement counts the request against the
 //! session's budget. Resolvers never look at roles themselves: they ask
 //! [`Scope::authorize`] for an [`Action`], and list queries filter by [`Principal::record_scope`].
+//! The web front's session cookie becomes a [`Scope`] here too ([`authenticate_session_cookie`]).
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -13,7 +14,11 @@ use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Timestamp
 
 use crate::{
     auth::{jwt::TokenRejection, AuthService},
-    db::{enums::Role, Database, Workload},
+    db::{
+        enums::Role,
+        schema::{session_cookies, sessions, users},
+        Database, Workload,
+    },
     error::{AppError, AppResult},
 };
 
@@ -447,7 +452,7 @@ async fn verify_bearer(
                         budget.hits, budget.resets_in \
                    FROM budget \
                    LEFT JOIN (sessions s JOIN users u ON u.id = s.user_id AND u.id = $2) \
-                     ON s.id = $1"
+                     ON s.id = $1 AND s.kind IN ('login', 'minted')"
             ))
             .bind::<diesel::sql_types::Uuid, _>(session_id)
             .bind::<BigInt, _>(user_id)
@@ -488,6 +493,77 @@ async fn verify_bearer(
             session_id,
         })
     };
+    Ok(scope)
+}
+
+/// What the database says about a web front session cookie.
+#[derive(Queryable, Selectable)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct CookieSessionCheck {
+    #[diesel(select_expression = session_cookies::session_id)]
+    session_id: Uuid,
+    /// The role at sign-in: the cookie's counterpart of a token's role claim.
+    #[diesel(select_expression = session_cookies::role)]
+    signed_in_role: Role,
+    #[diesel(select_expression = sessions::kind)]
+    kind: String,
+    #[diesel(select_expression = users::id)]
+    user_id: i64,
+    #[diesel(select_expression = users::role)]
+    role: Role,
+    #[diesel(select_expression = users::org_unit_id)]
+    org_unit_id: i64,
+    #[diesel(select_expression = users::active)]
+    active: bool,
+    #[diesel(select_expression = sessions::revoked_at)]
+    revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(select_expression = sessions::expires_at)]
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Turns the web front's session cookie value into a scope, with the same checks as a bearer
+/// token's session: open, not expired, user active, role unchanged since sign-in. A refused
+/// cookie is logged and counted like a refused token (never written to the audit chain one by
+/// one: anyone can send a cookie).
+pub async fn authenticate_session_cookie(
+    auth: &AuthService,
+    database: &Database,
+    cookie_token: &str,
+    request_id: Option<String>,
+) -> AppResult<Scope> {
+    let token_hash = crate::auth::browser_session::hash_token(cookie_token);
+    let row: Option<CookieSessionCheck> = database
+        .for_workload(Workload::Authentication)
+        .run(move |connection| {
+            Ok(session_cookies::table
+                .inner_join(sessions::table.inner_join(users::table))
+                .filter(session_cookies::token_hash.eq(token_hash))
+                .select(CookieSessionCheck::as_select())
+                .first(connection)
+                .optional()?)
+        })
+        .await?;
+    let scope = match row {
+        None => Scope::Refused(TokenRejection::SessionEnded),
+        Some(check) if !check.active => Scope::Refused(TokenRejection::Deactivated),
+        Some(check)
+            if check.kind != "browser"
+                || check.revoked_at.is_some()
+                || check.expires_at <= chrono::Utc::now() =>
+        {
+            Scope::Refused(TokenRejection::SessionEnded)
+        }
+        Some(check) if check.role != check.signed_in_role => Scope::Refused(TokenRejection::Stale),
+        Some(check) => Scope::Authenticated(Principal {
+            user_id: check.user_id,
+            role: check.role,
+            org_unit_id: check.org_unit_id,
+            session_id: check.session_id,
+        }),
+    };
+    if let Scope::Refused(reason) = &scope {
+        auth.refusals().token_refused(reason, request_id.as_deref());
+    }
     Ok(scope)
 }
 

@@ -131,6 +131,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_cookies (token_hash) {
+        token_hash -> Bytea,
+        session_id -> Uuid,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Uuid,
         user_id -> Int8,
@@ -237,6 +246,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(resource_allocations -> org_units (org_unit_id));
 diesel::joinable!(service_standards -> org_units (org_unit_id));
 diesel::joinable!(service_standards -> users (created_by));
+diesel::joinable!(session_cookies -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(survey_invitations -> interactions (interaction_id));
 diesel::joinable!(survey_responses -> interactions (interaction_id));
@@ -255,6 +265,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     resource_allocations,
     service_standards,
+    session_cookies,
     sessions,
     survey_invitations,
     survey_responses,

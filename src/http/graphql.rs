@@ -1,7 +1,8 @@
 //! GraphQL over HTTP (the GraphQL-over-HTTP specification), at `/graphql`.
 //!
 //! - `POST` with `Content-Type: application/json`; `GET` with URL parameters, for queries only
-//!   (a mutation over `GET` is `405`). A browser's `GET` without a query gets GraphiQL.
+//!   (a mutation over `GET` is `405`). A browser's `GET` without a query gets GraphiQL, served
+//!   with its files by this binary (`http/graphiql.rs`).
 //! - The response media type follows `Accept`: `application/graphql-response+json` when the
 //!   client asks for it, `application/json` otherwise (or when `Accept` is absent or `*/*`).
 //! - With `application/graphql-response+json`, a request that fails before execution (bad JSON,
@@ -18,7 +19,6 @@ use actix_web::{
     web, HttpMessage, HttpRequest, HttpResponse,
 };
 use async_graphql::{
-    http::GraphiQLSource,
     parser::{parse_query, types::OperationType},
     Variables,
 };
@@ -103,14 +103,7 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         };
     let has_query = pairs.iter().any(|(key, _)| key == "query");
     if !has_query && wants_html(&request) && state.config.developer_tools_enabled() {
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .title("bac-metrics GraphiQL")
-                    .finish(),
-            );
+        return super::graphiql::page("/graphql");
     }
     let Some(media) = negotiate(&request) else {
         return not_acceptable();

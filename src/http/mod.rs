@@ -1,14 +1,19 @@
 //! The HTTP surface: routes, the GraphQL-over-HTTP responder, import, CSV export and health
-//! checks.
+//! checks; GraphiQL's files, the web front for oversight staff, and the security-header and CORS
+//! middlewares `startup.rs` wraps around every route.
 
 pub mod client;
+pub mod cors;
 pub mod csv;
 pub mod errors;
 pub mod export;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod import;
 pub mod reports;
+pub mod security_headers;
+pub mod web_front;
 
 use std::sync::Arc;
 
@@ -72,6 +77,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(graphql::get))
                 .default_service(web::to(graphql::method_not_allowed)),
         )
+        .route("/graphiql/{hash}/{name}", web::get().to(graphiql::file))
         .route("/import/{kind}", web::post().to(import::post))
         .route("/export/metrics.csv", web::get().to(export::metrics_csv))
         .route(
@@ -83,6 +89,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::get().to(reports::oversight_csv),
         )
         .route("/reports/oversight", web::get().to(reports::oversight_html))
+        .configure(web_front::configure)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
 }

@@ -19,23 +19,34 @@
 //!   printable HTML page (inline CSS, no scripts, no external assets; every text escaped).
 //!
 //! Both read the one [`OversightReport`] that also answers the GraphQL `oversightReport`.
+//!
+//! Both also accept the web front's session cookie (`http/web_front/`), so oversight staff open them
+//! in a browser after signing in. The page then gets the web front's banner (skip link, the
+//! quarters, the CSV, sign out; not printed), and a browser's errors are pages: no session →
+//! the sign-in page, which returns here; a role that may not read reports → a 403 page. With a
+//! bearer header (scripts) everything is as before: JSON errors, no banner.
 
 use std::collections::HashMap;
 
 use actix_web::{
     http::header::{self, HeaderName},
-    web, HttpRequest, HttpResponse, HttpResponseBuilder,
+    web::{Data, Query},
+    HttpRequest, HttpResponse, HttpResponseBuilder,
 };
 use chrono::SecondsFormat;
 
 use crate::{
-    auth::Action,
+    auth::{Action, Scope},
     db::{
         enums::{Comparator, MetricKind},
         Workload,
     },
     error::{AppError, AppResult},
-    http::{errors::error_response, AppState},
+    http::{
+        errors::error_response,
+        web_front::{self as web, pages, Caller, Credentials},
+        AppState,
+    },
     insights::oversight::{self, A11Figures, OversightReport, DRIVERS},
     metrics::{
         catalog::{definition, MetricUnit},
@@ -46,12 +57,16 @@ use crate::{
 /// `GET /export/oversight-report.csv`.
 pub async fn oversight_csv(
     request: HttpRequest,
-    query: web::Query<HashMap<String, String>>,
-    state: web::Data<AppState>,
+    query: Query<HashMap<String, String>>,
+    state: Data<AppState>,
 ) -> HttpResponse {
-    let report = match load_report(&request, &query, &state).await {
+    let caller = match identify(&request, &state).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let report = match load_report(&caller, &query, &state).await {
         Ok(report) => report,
-        Err(error) => return error_response(&error),
+        Err(error) => return failure(&request, &state, &caller, &error).await,
     };
     match write_csv(&report) {
         Ok(body) => {
@@ -73,33 +88,92 @@ pub async fn oversight_csv(
 /// `GET /reports/oversight`.
 pub async fn oversight_html(
     request: HttpRequest,
-    query: web::Query<HashMap<String, String>>,
-    state: web::Data<AppState>,
+    query: Query<HashMap<String, String>>,
+    state: Data<AppState>,
 ) -> HttpResponse {
-    match load_report(&request, &query, &state).await {
-        Ok(report) => {
-            let mut response = HttpResponse::Ok();
-            provenance_headers(&mut response, &report);
-            response
-                .content_type("text/html; charset=utf-8")
-                // The page needs nothing from anywhere: no scripts, no fetches, inline styles.
-                .insert_header((
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'",
-                ))
-                .body(render_html(&report))
+    let caller = match identify(&request, &state).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let report = match load_report(&caller, &query, &state).await {
+        Ok(report) => report,
+        Err(error) => return failure(&request, &state, &caller, &error).await,
+    };
+    // The page needs nothing from anywhere: no scripts, no fetches; its inline styles are
+    // allowed by their hashes.
+    let mut referrer_policy = None;
+    let (html, policy) = match (&caller.scope, &caller.credentials) {
+        (Scope::Authenticated(principal), Credentials::Cookie(token)) => {
+            let (display_name, form_token) = match web::account_of(&state, principal, token).await {
+                Ok(account) => account,
+                Err(error) => return failure(&request, &state, &caller, &error).await,
+            };
+            let account = pages::Account {
+                display_name: &display_name,
+                role: principal.role,
+                form_token: &form_token,
+            };
+            let csv = pages::csv_href(report.fiscal_year, report.quarter);
+            let banner = pages::banner(
+                Some(&account),
+                &[("/web/", "All quarters"), (&csv, "Download CSV")],
+            );
+            // The banner's sign-out form must carry our origin.
+            referrer_policy = Some(web::FORM_PAGE_REFERRER_POLICY);
+            (
+                render_html_page(&report, Some((pages::STYLE, &banner))),
+                pages::policy_for_styles(&[STYLE, pages::STYLE]),
+            )
         }
-        Err(error) => error_response(&error),
+        _ => (render_html(&report), pages::policy_for_styles(&[STYLE])),
+    };
+    let mut response = HttpResponse::Ok();
+    provenance_headers(&mut response, &report);
+    if let Some(referrer_policy) = referrer_policy {
+        response.insert_header((header::REFERRER_POLICY, referrer_policy));
+    }
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, policy))
+        .body(html)
+}
+
+/// Who is asking: a bearer header, the web front's cookie, or nobody. A failure to tell is
+/// answered in the caller's language (a page for a browser, JSON otherwise).
+async fn identify(request: &HttpRequest, state: &AppState) -> Result<Caller, HttpResponse> {
+    match web::identify(request, state).await {
+        Ok(caller) => Ok(caller),
+        Err(error) if web::wants_html(request) => {
+            Err(web::error_page(state, &web::unknown_caller(), &error).await)
+        }
+        Err(error) => Err(error_response(&error)),
     }
 }
 
-/// Authenticates, authorizes and generates the report the URL names.
-async fn load_report(
+/// An error for `caller`: scripts get the JSON error as always; a browser without a session is
+/// sent to sign in (and back here afterwards), other browser errors are pages.
+async fn failure(
     request: &HttpRequest,
+    state: &AppState,
+    caller: &Caller,
+    error: &AppError,
+) -> HttpResponse {
+    if !caller.is_browser {
+        return error_response(error);
+    }
+    match error {
+        AppError::Unauthenticated(_) => web::to_sign_in(request, state, caller),
+        _ => web::error_page(state, caller, error).await,
+    }
+}
+
+/// Authorizes the caller and generates the report the URL names.
+async fn load_report(
+    caller: &Caller,
     parameters: &HashMap<String, String>,
     state: &AppState,
 ) -> AppResult<OversightReport> {
-    let scope = super::request_scope(request, state).await?;
+    let scope = &caller.scope;
     scope.authorize(Action::ReadOversightReport)?;
     let access = scope.metrics_access(state.metrics.min_cell_size())?;
     let whole_number = |name: &str| -> AppResult<i32> {
@@ -114,7 +188,7 @@ async fn load_report(
     let quarter = whole_number("quarter")?;
     let database = state
         .admission
-        .database_for(&state.database, Workload::Reporting, &scope);
+        .database_for(&state.database, Workload::Reporting, scope);
     oversight::generate(&database, &state.metrics, access, fiscal_year, quarter).await
 }
 
@@ -394,6 +468,12 @@ fn a11_cells(figures: &A11Figures) -> String {
 
 /// The printable page.
 pub fn render_html(report: &OversightReport) -> String {
+    render_html_page(report, None)
+}
+
+/// The printable page; `chrome` is a stylesheet and the HTML to put before the report (the web
+/// front's banner), for a signed-in browser.
+pub fn render_html_page(report: &OversightReport, chrome: Option<(&str, &str)>) -> String {
     let mut html = String::with_capacity(16 * 1024);
     let title = format!(
         "Quarterly oversight report {} — customer assistance metrics program",
@@ -406,8 +486,12 @@ pub fn render_html(report: &OversightReport) -> String {
             .unwrap_or(chrono_tz::UTC),
     );
     html.push_str(&format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>{STYLE}</style>\n{chrome_style}</head>\n<body>\n{banner}<main id=\"main\" tabindex=\"-1\">\n",
         title = escape_html(&title),
+        chrome_style = chrome
+            .map(|(style, _)| format!("<style>{style}</style>\n"))
+            .unwrap_or_default(),
+        banner = chrome.map(|(_, banner)| banner).unwrap_or_default(),
     ));
     html.push_str(&format!(
         "<header>\n<h1>Customer assistance metrics program — quarterly oversight report</h1>\n<p class=\"subtitle\">{label}: {from} to {to} (local days in {zone})</p>\n<dl class=\"meta\">\n<dt>Generated</dt><dd>{generated_utc} UTC ({generated_local} {zone})</dd>\n<dt>Reporting time zone</dt><dd>{zone}</dd>\n",
@@ -525,7 +609,7 @@ pub fn render_html(report: &OversightReport) -> String {
     html.push_str("<p class=\"note\">Training assigned: assignments created in the quarter, by the agent's unit; completed: completed in the quarter. Allocations proposed: created in the quarter; approved and rejected: decided in the quarter.</p>\n</section>\n");
 
     html.push_str(&format!(
-        "<footer class=\"note\">To prove later that the data behind this report has not changed: <code>verifyAuditChain</code> must report an intact chain, and audit event #{id} (<code>auditEvents</code>) must still carry the hash above; every record counted here was written together with an audit event at or before it. Every figure comes from the program's metrics engine (DESIGN §4).</footer>\n</body>\n</html>\n",
+        "<footer class=\"note\">To prove later that the data behind this report has not changed: <code>verifyAuditChain</code> must report an intact chain, and audit event #{id} (<code>auditEvents</code>) must still carry the hash above; every record counted here was written together with an audit event at or before it. Every figure comes from the program's metrics engine (DESIGN §4).</footer>\n</main>\n</body>\n</html>\n",
         id = report
             .audit_chain_head
             .as_ref()
