@@ -15,6 +15,7 @@ use crate::{
     http::{self, AppState},
     metrics::MetricsService,
     rate_limit::RateLimiter,
+    records::surveys::SurveyLinks,
     secrets::Secrets,
 };
 
@@ -60,26 +61,26 @@ impl Application {
         if let Err(error) = metrics.align(&database).await {
             tracing::warn!(%error, "could not check the metric rollups' time zone at start-up");
         }
-        let schema = build_schema(
-            &config,
-            Services {
-                database: database.clone(),
-                auth: auth.clone(),
-                config: config.clone(),
-                pseudonymizer: Pseudonymizer::new(&secrets.pseudonym),
-                survey_rate_limiter: Arc::new(RateLimiter::new(
-                    config.survey_submissions_per_minute,
-                    std::time::Duration::from_secs(60),
-                )),
-                metrics: metrics.clone(),
-            },
-        );
+        let services = Services {
+            database: database.clone(),
+            auth: auth.clone(),
+            config: config.clone(),
+            pseudonymizer: Pseudonymizer::new(&secrets.pseudonym),
+            survey_rate_limiter: Arc::new(RateLimiter::new(
+                config.survey_submissions_per_minute,
+                std::time::Duration::from_secs(60),
+            )),
+            metrics: metrics.clone(),
+            survey_links: survey_links(&config, port),
+        };
+        let schema = build_schema(&config, services.clone());
         let state = AppState {
             schema,
             database,
             auth,
             config: config.clone(),
             metrics,
+            services,
         };
         let app_state = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
@@ -117,4 +118,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Where survey links point: `PUBLIC_BASE_URL`, or in development this server's own address
+/// (so the demo and the tests hand out working links); in production without it, nowhere.
+fn survey_links(config: &Config, port: u16) -> SurveyLinks {
+    let base = config.public_base_url.clone().or_else(|| {
+        config.developer_tools_enabled().then(|| {
+            format!(
+                "http://{}",
+                std::net::SocketAddr::new(config.bind.ip(), port)
+            )
+        })
+    });
+    SurveyLinks::new(base)
 }

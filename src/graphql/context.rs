@@ -11,6 +11,7 @@ use crate::{
     graphql::loaders::Loaders,
     metrics::MetricsService,
     rate_limit::RateLimiter,
+    records::surveys::SurveyLinks,
 };
 
 /// Per-request facts, inserted by the HTTP layer before execution.
@@ -32,6 +33,8 @@ pub struct Services {
     pub pseudonymizer: Pseudonymizer,
     pub survey_rate_limiter: Arc<RateLimiter>,
     pub metrics: MetricsService,
+    /// Builds customers' survey links (`PUBLIC_BASE_URL/s/TOKEN`).
+    pub survey_links: SurveyLinks,
 }
 
 /// Typed access to the request and service data from a resolver's [`Context`].

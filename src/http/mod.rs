@@ -24,6 +24,9 @@ pub struct AppState {
     pub auth: AuthService,
     pub config: Arc<Config>,
     pub metrics: crate::metrics::MetricsService,
+    /// The services the GraphQL resolvers use, shared with the plain HTTP pages (the hosted
+    /// survey page submits through the same rate limiter as `submitSurveyResponse`).
+    pub services: crate::graphql::Services,
 }
 
 /// The caller of a plain HTTP endpoint (export, reports): the bearer token verified by the

@@ -43,11 +43,11 @@ fn migrations_go_up_down_and_up_again() {
         .unwrap()
         .filter(|entry| entry.as_ref().unwrap().path().is_dir())
         .count();
-    assert_eq!(on_disk, 7);
+    assert_eq!(on_disk, 8);
     let applied = run_migrations(&mut connection).unwrap();
     assert_eq!(applied.len(), on_disk);
-    // 14 record tables, 3 metric tables (settings and two rollups) and 2 measure views.
-    assert_eq!(user_table_count(&mut connection), 19);
+    // 15 record tables, 3 metric tables (settings and two rollups) and 2 measure views.
+    assert_eq!(user_table_count(&mut connection), 20);
 
     let reverted = revert_all_migrations(&mut connection).unwrap();
     assert_eq!(reverted.len(), on_disk);
@@ -55,7 +55,7 @@ fn migrations_go_up_down_and_up_again() {
 
     let reapplied = run_migrations(&mut connection).unwrap();
     assert_eq!(reapplied, applied);
-    assert_eq!(user_table_count(&mut connection), 19);
+    assert_eq!(user_table_count(&mut connection), 20);
     // Nothing pending afterwards.
     assert!(run_migrations(&mut connection).unwrap().is_empty());
 }
