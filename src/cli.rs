@@ -79,6 +79,13 @@ pub enum Command {
         /// csv or ndjson, when the file name does not tell.
         #[arg(long)]
         format: Option<String>,
+        /// survey-invitations only: issue a one-time survey link to every invitation the import
+        /// creates and list the links in the report (shown this once; a re-import issues none).
+        #[arg(long)]
+        links: bool,
+        /// Days the issued links stay usable (1–90).
+        #[arg(long = "link-days", default_value_t = crate::records::surveys::DEFAULT_LINK_DAYS, requires = "links")]
+        link_days: i32,
     },
     /// Generate synthetic data at scale: the organisation, topics and staff when missing, then
     /// N interactions on every channel over D days with their survey invitations and responses,
@@ -240,13 +247,20 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 println!("{}", minted.token);
                 Ok(())
             }
-            Command::Import { kind, file, format } => {
+            Command::Import {
+                kind,
+                file,
+                format,
+                links,
+                link_days,
+            } => {
                 let report = import_file(
                     &environment.database,
                     &config,
                     &kind,
                     &file,
                     format.as_deref(),
+                    links.then_some(link_days),
                 )
                 .await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -383,14 +397,29 @@ pub fn open_environment(config: &Config) -> anyhow::Result<DatabaseEnvironment> 
 }
 
 /// Imports `file` as `kind` through the same importer as `POST /import/{kind}`.
+///
+/// With `link_days`, a survey-invitations import issues a link (usable that many days) to every
+/// invitation it creates, built from `PUBLIC_BASE_URL` (in development, from `BIND`).
 pub async fn import_file(
     database: &Database,
     config: &Config,
     kind: &str,
     file: &std::path::Path,
     format: Option<&str>,
+    link_days: Option<i32>,
 ) -> anyhow::Result<import::ImportReport> {
     let kind: import::ImportKind = kind.parse()?;
+    let invitation_links = link_days
+        .map(|expires_in_days| {
+            import::InvitationLinks::new(
+                kind,
+                crate::records::surveys::LinkIssuing {
+                    links: crate::startup::survey_links(config, config.bind.port()),
+                    expires_in_days,
+                },
+            )
+        })
+        .transpose()?;
     let format = match format {
         Some("csv") => import::Format::Csv,
         Some("ndjson") | Some("jsonl") => import::Format::Ndjson,
@@ -408,6 +437,7 @@ pub async fn import_file(
         actor: Actor::operator(),
         request_id: None,
         batch_size: config.import_batch_size,
+        invitation_links,
     };
     let workers = config.import_workers;
     Ok(database
@@ -496,6 +526,7 @@ pub async fn seed_synthetic(
         actor: Actor::operator(),
         request_id: None,
         batch_size: config.import_batch_size,
+        invitation_links: None,
     };
     let organisation_counts = {
         let (organisation, context) = (organisation.clone(), context.clone());

@@ -89,6 +89,7 @@ pub fn seed(
             actor: Actor::operator(),
             request_id: None,
             batch_size: 1_000,
+            invitation_links: None,
         };
         let mut report = SeedReport::default();
 

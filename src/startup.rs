@@ -120,9 +120,9 @@ impl Application {
     }
 }
 
-/// Where survey links point: `PUBLIC_BASE_URL`, or in development this server's own address
-/// (so the demo and the tests hand out working links); in production without it, nowhere.
-fn survey_links(config: &Config, port: u16) -> SurveyLinks {
+/// Where survey links point: `PUBLIC_BASE_URL`, or in development this server's own address on
+/// `port` (so the demo and the tests hand out working links); in production without it, nowhere.
+pub fn survey_links(config: &Config, port: u16) -> SurveyLinks {
     let base = config.public_base_url.clone().or_else(|| {
         config.developer_tools_enabled().then(|| {
             format!(

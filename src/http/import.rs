@@ -1,6 +1,10 @@
 //! `POST /import/{kind}`: streams a CSV (`text/csv`) or NDJSON (`application/x-ndjson`) body
 //! into the bulk importer and answers with its report. Bearer token required: `ingest` or
 //! `admin` for interactions and surveys, `admin` for org units, topics and users.
+//!
+//! `POST /import/survey-invitations?links=true[&linkDays=14]` also issues a one-time survey
+//! link to every invitation the import creates (valid `linkDays`, 1–90, from now) and lists
+//! them in the report's `links`: the only time they are shown (see `crate::import`).
 
 use actix_web::{http::header, web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -11,7 +15,8 @@ use crate::{
     auth::authenticate,
     error::{AppError, ErrorCode, PublicError},
     http::AppState,
-    import::{self, Format, ImportContext, ImportKind},
+    import::{self, Format, ImportContext, ImportKind, InvitationLinks},
+    records::surveys::{LinkIssuing, DEFAULT_LINK_DAYS},
 };
 
 /// Chunks buffered between the upload and the importer (backpressure beyond that).
@@ -63,10 +68,15 @@ pub async fn post(
         *response.status_mut() = actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE;
         return response;
     };
+    let invitation_links = match requested_links(&request, kind, &state) {
+        Ok(links) => links,
+        Err(error) => return error_response(&error),
+    };
     let context = ImportContext {
         actor: Actor::user(principal.user_id, principal.role),
         request_id,
         batch_size: state.config.import_batch_size,
+        invitation_links,
     };
 
     // The importer reads on a blocking thread while this task feeds it the upload.
@@ -100,6 +110,47 @@ pub async fn post(
         Ok(Err(error)) => error_response(&error),
         Err(join_error) => error_response(&AppError::from(join_error)),
     }
+}
+
+/// `?links=true&linkDays=N`: the links to issue, checked before anything is read.
+fn requested_links(
+    request: &HttpRequest,
+    kind: ImportKind,
+    state: &AppState,
+) -> Result<Option<InvitationLinks>, AppError> {
+    let parameters =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(request.query_string())
+            .map_err(|_| AppError::invalid("the query string cannot be read"))?;
+    let wanted = match parameters.get("links").map(|value| value.trim()) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(AppError::bad_input(
+                "links",
+                format!("`{other}` is not true or false"),
+            ))
+        }
+    };
+    if !wanted {
+        if parameters.contains_key("linkDays") {
+            return Err(AppError::bad_input("linkDays", "only with links=true"));
+        }
+        return Ok(None);
+    }
+    let expires_in_days = match parameters.get("linkDays") {
+        None => DEFAULT_LINK_DAYS,
+        Some(raw) => raw.trim().parse().map_err(|_| {
+            AppError::bad_input("linkDays", format!("`{raw}` is not a whole number"))
+        })?,
+    };
+    InvitationLinks::new(
+        kind,
+        LinkIssuing {
+            links: state.services.survey_links.clone(),
+            expires_in_days,
+        },
+    )
+    .map(Some)
 }
 
 /// An error as a JSON body with the DESIGN §5 code and the matching HTTP status.

@@ -1,11 +1,12 @@
-//! The HTTP surface: routes, the GraphQL-over-HTTP responder, import, CSV export and health
-//! checks.
+//! The HTTP surface: routes, the GraphQL-over-HTTP responder, import, CSV export, the hosted
+//! survey page and health checks.
 
 pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod import;
 pub mod reports;
+pub mod survey_page;
 
 use std::sync::Arc;
 
@@ -68,6 +69,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::get().to(reports::oversight_csv),
         )
         .route("/reports/oversight", web::get().to(reports::oversight_html))
+        .configure(survey_page::configure)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
 }

@@ -439,9 +439,9 @@ pub fn recorded_answers_match(recorded: &SurveyResponse, answers: &Answers) -> b
 }
 
 impl Answers {
-    /// Each Likert answer is 1–5; at least one question is answered; comments are bounded.
-    pub fn validate(&self) -> AppResult<()> {
-        let items = [
+    /// The seven Likert items by field name, in the order the survey asks them.
+    pub fn likert_items(&self) -> [(&'static str, Option<i16>); 7] {
+        [
             ("satisfaction", self.satisfaction),
             ("trust", self.trust),
             ("effectiveness", self.effectiveness),
@@ -449,19 +449,32 @@ impl Answers {
             ("efficiency", self.efficiency),
             ("transparency", self.transparency),
             ("helpfulness", self.helpfulness),
-        ];
+        ]
+    }
+
+    /// Each Likert answer is 1–5; at least one question is answered; comments are bounded.
+    /// The first problem, as [`Answers::problems`] lists them.
+    pub fn validate(&self) -> AppResult<()> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
+    /// Every rule the answers break, in question order (the hosted page lists them all).
+    pub fn problems(&self) -> Vec<AppError> {
+        let items = self.likert_items();
+        let mut problems = Vec::new();
         for (field, value) in items {
-            if let Some(value) = value {
-                if !(1..=5).contains(&value) {
-                    return Err(AppError::bad_input(field, "must be an answer from 1 to 5"));
-                }
+            if value.is_some_and(|value| !(1..=5).contains(&value)) {
+                problems.push(AppError::bad_input(field, "must be an answer from 1 to 5"));
             }
         }
         if items.iter().all(|(_, value)| value.is_none())
             && self.resolved.is_none()
             && self.comment.is_none()
         {
-            return Err(AppError::invalid(
+            problems.push(AppError::invalid(
                 "a survey response must answer at least one question",
             ));
         }
@@ -470,12 +483,12 @@ impl Answers {
             .as_ref()
             .is_some_and(|comment| comment.chars().count() > MAX_COMMENT_CHARS)
         {
-            return Err(AppError::bad_input(
+            problems.push(AppError::bad_input(
                 "comment",
                 format!("must be at most {MAX_COMMENT_CHARS} characters"),
             ));
         }
-        Ok(())
+        problems
     }
 }
 
