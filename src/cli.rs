@@ -1,5 +1,5 @@
 //! The command line (DESIGN §7): `serve [--demo]`, `migrate`, `user add`, `token`, `import`,
-//! `seed`, `schema`.
+//! `seed`, `retention`, `schema`.
 //!
 //! Commands that need a database use `DATABASE_URL` when it is set and otherwise start (or join)
 //! the private cluster in `DATA_DIR`. Start-up failures are reported with `anyhow` context, in
@@ -112,6 +112,14 @@ pub enum Command {
         /// Interactions per batch (each batch is one transaction, its surveys two more).
         #[arg(long = "batch-size", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
         batch_size: u32,
+    },
+    /// Apply the retention rules now: erase the personal fields of records past their period
+    /// (RETENTION_* variables) except those under a legal hold, as one audited run. Prints the
+    /// report as JSON; exits with status 3 when another run holds the lock.
+    Retention {
+        /// Count what would be erased, change nothing, record no audit event.
+        #[arg(long = "dry-run")]
+        dry_run: bool,
     },
     /// Print the GraphQL schema (SDL) the server serves.
     Schema,
@@ -298,6 +306,31 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     std::process::exit(2);
                 }
                 Ok(())
+            }
+            Command::Retention { dry_run } => {
+                let outcome = crate::retention::run(
+                    &environment.database,
+                    &config.retention,
+                    crate::retention::RunOptions {
+                        dry_run,
+                        actor: Actor::operator(),
+                        unless_run_since: None,
+                    },
+                )
+                .await?;
+                match outcome {
+                    crate::retention::RunOutcome::Completed(report) => {
+                        println!("{}", serde_json::to_string_pretty(&report)?);
+                        Ok(())
+                    }
+                    crate::retention::RunOutcome::AnotherRunInProgress => {
+                        eprintln!("another retention run is in progress; nothing was done");
+                        std::process::exit(3);
+                    }
+                    crate::retention::RunOutcome::NotDue { .. } => {
+                        unreachable!("a run from the command line is always due")
+                    }
+                }
             }
             Command::Schema => unreachable!("handled before the database is opened"),
         }

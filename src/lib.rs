@@ -15,6 +15,7 @@ pub mod insights;
 pub mod metrics;
 pub mod rate_limit;
 pub mod records;
+pub mod retention;
 pub mod secrets;
 pub mod startup;
 pub mod synthetic;

@@ -55,7 +55,8 @@ impl Application {
             JwtKeys::new(&secrets.jwt, &config.tokens),
             hasher,
             config.tokens.clone(),
-        );
+        )
+        .with_login_digest(Pseudonymizer::new(&secrets.pseudonym));
         let metrics = MetricsService::new(&config);
         // The rollups must cut days in the configured zone; a request retries if this fails.
         if let Err(error) = metrics.align(&database).await {
@@ -97,6 +98,9 @@ impl Application {
             .listen(listener)
             .map_err(crate::error::AppError::internal)?
             .run();
+        // Retention runs beside the server (one run per interval among the servers sharing
+        // the database).
+        crate::retention::schedule::spawn(state.database.clone(), config.retention.clone());
         Ok(Self {
             port,
             server,

@@ -20,6 +20,7 @@ use crate::{
     auth::{
         jwt::{JwtKeys, MintedToken},
         password::PasswordHasher,
+        pseudonym::Pseudonymizer,
         scope::Principal,
     },
     config::TokenSettings,
@@ -46,6 +47,8 @@ pub struct AuthService {
     keys: JwtKeys,
     hasher: PasswordHasher,
     settings: TokenSettings,
+    /// Keys the digest a failed sign-in leaves in the audit trail instead of the address.
+    login_digest: Option<Pseudonymizer>,
 }
 
 const LOGIN_FAILED: &str = "invalid email or password";
@@ -57,7 +60,15 @@ impl AuthService {
             keys,
             hasher,
             settings,
+            login_digest: None,
         }
+    }
+
+    /// Failed sign-ins are audited with a digest of the address keyed by `key` (without one,
+    /// with no trace of the address at all: the audit trail never holds it).
+    pub fn with_login_digest(mut self, key: Pseudonymizer) -> Self {
+        self.login_digest = Some(key);
+        self
     }
 
     /// The token keys (for verification at the HTTP edge).
@@ -106,10 +117,14 @@ impl AuthService {
             }
             user => {
                 let user_id = user.as_ref().map(|user| user.id);
+                let email_digest = self
+                    .login_digest
+                    .as_ref()
+                    .map(|key| key.login_email_digest(&email));
                 database
                     .transaction(move |connection| {
                         let mut entry = Entry::new(Actor::anonymous(), "auth.login_failed", "user")
-                            .after(json!({ "email": email }))
+                            .after(json!({ "email_digest": email_digest }))
                             .request_id(request_id);
                         if let Some(id) = user_id {
                             entry = entry.entity_id(id);
