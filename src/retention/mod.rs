@@ -4,7 +4,7 @@
 //!
 //! | rule | erases | period counted from |
 //! |---|---|---|
-//! | `customer_contacts` | a customer's business name, contact name, email and phone | the later of the customer's last contact and the customer record's creation |
+//! | `customer_contacts` | a customer's business name, contact name, email and phone | the customer's last contact (a customer without contacts: the record's creation) |
 //! | `survey_comments` | a survey response's comment | its submission |
 //! | `invitation_tokens` | a survey invitation's token hash (its link then resolves like an unknown one) | the earlier of its use and its expiry |
 //! | `sessions` | an ended login session and its refresh tokens (deleted) | the earlier of its revocation and its expiry |
@@ -263,9 +263,8 @@ fn rule_statements(rule: RetentionRule) -> (String, &'static str, bool) {
                    FROM customers c \
                   WHERE (c.business_name IS NOT NULL OR c.contact_name IS NOT NULL \
                          OR c.email IS NOT NULL OR c.phone IS NOT NULL) \
-                    AND c.created_at < $1 \
-                    AND NOT EXISTS (SELECT 1 FROM interactions i \
-                                     WHERE i.customer_id = c.id AND i.started_at >= $1)",
+                    AND COALESCE((SELECT max(i.started_at) FROM interactions i \
+                                   WHERE i.customer_id = c.id), c.created_at) < $1",
                 held = holds::HELD_SETS
             ),
             "UPDATE customers c SET business_name = NULL, contact_name = NULL, email = NULL, \

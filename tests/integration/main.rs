@@ -14,4 +14,5 @@ mod records;
 mod reporting;
 mod schema_and_migrations;
 mod staffing;
+mod survey_page;
 mod training_insights;
