@@ -453,7 +453,7 @@ fn period(days: u32) -> String {
     } else {
         days.to_string()
     };
-    if days % 365 == 0 {
+    if days.is_multiple_of(365) {
         let years = days / 365;
         format!(
             "{count} days ({years} year{})",

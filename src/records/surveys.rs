@@ -197,20 +197,20 @@ pub async fn open_invitation(
     database
         .run(move |connection| {
             let now = Utc::now();
-            let found: Option<(SurveyKind, Option<DateTime<Utc>>, Channel, DateTime<Utc>)> =
-                survey_invitations::table
-                    .inner_join(interactions::table)
-                    .filter(survey_invitations::token_hash.eq(&hash))
-                    .filter(survey_invitations::responded_at.is_null())
-                    .filter(survey_invitations::expires_at.gt(now))
-                    .select((
-                        survey_invitations::kind,
-                        survey_invitations::expires_at,
-                        interactions::channel,
-                        interactions::started_at,
-                    ))
-                    .first(connection)
-                    .optional()?;
+            type Found = (SurveyKind, Option<DateTime<Utc>>, Channel, DateTime<Utc>);
+            let found: Option<Found> = survey_invitations::table
+                .inner_join(interactions::table)
+                .filter(survey_invitations::token_hash.eq(&hash))
+                .filter(survey_invitations::responded_at.is_null())
+                .filter(survey_invitations::expires_at.gt(now))
+                .select((
+                    survey_invitations::kind,
+                    survey_invitations::expires_at,
+                    interactions::channel,
+                    interactions::started_at,
+                ))
+                .first(connection)
+                .optional()?;
             Ok(found.and_then(|(kind, expires_at, channel, started_at)| {
                 Some(OpenInvitation {
                     kind,

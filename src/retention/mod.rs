@@ -414,12 +414,14 @@ pub fn status(
     settings: &RetentionSettings,
 ) -> AppResult<RetentionStatus> {
     use crate::db::schema::legal_holds;
-    let last: Option<(
+    /// `(event id, time, actor role, after image)` of the newest run.
+    type RunEvent = (
         i64,
         DateTime<Utc>,
         Option<String>,
         Option<serde_json::Value>,
-    )> = audit_events::table
+    );
+    let last: Option<RunEvent> = audit_events::table
         .filter(audit_events::action.eq(RUN_ACTION))
         .order(audit_events::id.desc())
         .select((

@@ -12,6 +12,7 @@ mod metrics;
 mod oversight;
 mod records;
 mod reporting;
+mod retention;
 mod schema_and_migrations;
 mod staffing;
 mod survey_page;
