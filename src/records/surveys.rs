@@ -945,3 +945,33 @@ pub fn mark_answered_invitations(
     .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(interaction_ids)
     .execute(connection)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_have_one_shape_and_links_one_form() {
+        let (token, hash) = mint_token();
+        assert!(looks_like_token(&token), "{token}");
+        assert_eq!(hash, token_hash(&token));
+        assert_ne!(mint_token().0, token);
+        for not_a_token in [
+            "",
+            "bms_",
+            "bms_short",
+            "xyz_0000000000000000000000000000000000000000000",
+        ] {
+            assert!(!looks_like_token(not_a_token), "{not_a_token}");
+        }
+        assert!(!looks_like_token(&format!("{token}/")));
+        let links = SurveyLinks::new(Some("https://survey.example.gov/".into()));
+        assert_eq!(
+            links.link("bms_x").as_deref(),
+            Some("https://survey.example.gov/s/bms_x")
+        );
+        assert_eq!(SurveyLinks::new(None).link("bms_x"), None);
+        assert!(check_link_days("days", 90).is_ok());
+        assert!(check_link_days("days", 0).is_err());
+    }
+}

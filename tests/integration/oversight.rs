@@ -941,6 +941,10 @@ async fn the_oversight_csv_and_html_carry_the_same_report() {
     // The standard, not met: 60.0% against ≥ 80.0%.
     assert!(html.contains("≥ 80.0%"));
     assert!(html.contains("<span class=\"missed\">not met</span>"));
+    // Records retention: the rules in force, and that none has run yet.
+    assert!(html.contains("<h2>Records retention</h2>"));
+    assert!(html.contains("<tr><td>customer_contacts</td><td>Customer business name, contact name, email and phone; counted from the customer&#39;s last contact</td><td class=\"num\">1,095 days (3 years)</td><td>—</td>"), "{html}");
+    assert!(html.contains("Retention has not run yet."));
     // Nothing is loaded from elsewhere.
     for external in ["<script", "<link", "src=", "url(", "@import"] {
         assert!(
