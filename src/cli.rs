@@ -1,5 +1,5 @@
 //! The command line (DESIGN §7): `serve [--demo]`, `migrate`, `user add`, `token`, `import`,
-//! `seed`, `schema`.
+//! `seed`, `retention`, `schema`.
 //!
 //! Commands that need a database use `DATABASE_URL` when it is set and otherwise start (or join)
 //! the private cluster in `DATA_DIR`. Start-up failures are reported with `anyhow` context, in
@@ -79,6 +79,13 @@ pub enum Command {
         /// csv or ndjson, when the file name does not tell.
         #[arg(long)]
         format: Option<String>,
+        /// survey-invitations only: issue a one-time survey link to every invitation the import
+        /// creates and list the links in the report (shown this once; a re-import issues none).
+        #[arg(long)]
+        links: bool,
+        /// Days the issued links stay usable (1–90).
+        #[arg(long = "link-days", default_value_t = crate::records::surveys::DEFAULT_LINK_DAYS, requires = "links")]
+        link_days: i32,
     },
     /// Generate synthetic data at scale: the organisation, topics and staff when missing, then
     /// N interactions on every channel over D days with their survey invitations and responses,
@@ -105,6 +112,14 @@ pub enum Command {
         /// Interactions per batch (each batch is one transaction, its surveys two more).
         #[arg(long = "batch-size", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
         batch_size: u32,
+    },
+    /// Apply the retention rules now: erase the personal fields of records past their period
+    /// (RETENTION_* variables) except those under a legal hold, as one audited run. Prints the
+    /// report as JSON; exits with status 3 when another run holds the lock.
+    Retention {
+        /// Count what would be erased, change nothing, record no audit event.
+        #[arg(long = "dry-run")]
+        dry_run: bool,
     },
     /// Print the GraphQL schema (SDL) the server serves.
     Schema,
@@ -243,13 +258,20 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 println!("{}", minted.token);
                 Ok(())
             }
-            Command::Import { kind, file, format } => {
+            Command::Import {
+                kind,
+                file,
+                format,
+                links,
+                link_days,
+            } => {
                 let report = import_file(
                     &environment.database,
                     &config,
                     &kind,
                     &file,
                     format.as_deref(),
+                    links.then_some(link_days),
                 )
                 .await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -287,6 +309,31 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     std::process::exit(2);
                 }
                 Ok(())
+            }
+            Command::Retention { dry_run } => {
+                let outcome = crate::retention::run(
+                    &environment.database,
+                    &config.retention,
+                    crate::retention::RunOptions {
+                        dry_run,
+                        actor: Actor::operator(),
+                        unless_run_since: None,
+                    },
+                )
+                .await?;
+                match outcome {
+                    crate::retention::RunOutcome::Completed(report) => {
+                        println!("{}", serde_json::to_string_pretty(&report)?);
+                        Ok(())
+                    }
+                    crate::retention::RunOutcome::AnotherRunInProgress => {
+                        eprintln!("another retention run is in progress; nothing was done");
+                        std::process::exit(3);
+                    }
+                    crate::retention::RunOutcome::NotDue { .. } => {
+                        unreachable!("a run from the command line is always due")
+                    }
+                }
             }
             Command::Schema => unreachable!("handled before the database is opened"),
         }
@@ -383,14 +430,29 @@ pub fn open_environment(config: &Config) -> anyhow::Result<DatabaseEnvironment> 
 }
 
 /// Imports `file` as `kind` through the same importer as `POST /import/{kind}`.
+///
+/// With `link_days`, a survey-invitations import issues a link (usable that many days) to every
+/// invitation it creates, built from `PUBLIC_BASE_URL` (in development, from `BIND`).
 pub async fn import_file(
     database: &Database,
     config: &Config,
     kind: &str,
     file: &std::path::Path,
     format: Option<&str>,
+    link_days: Option<i32>,
 ) -> anyhow::Result<import::ImportReport> {
     let kind: import::ImportKind = kind.parse()?;
+    let invitation_links = link_days
+        .map(|expires_in_days| {
+            import::InvitationLinks::new(
+                kind,
+                crate::records::surveys::LinkIssuing {
+                    links: crate::startup::survey_links(config, config.bind.port()),
+                    expires_in_days,
+                },
+            )
+        })
+        .transpose()?;
     let format = match format {
         Some("csv") => import::Format::Csv,
         Some("ndjson") | Some("jsonl") => import::Format::Ndjson,
@@ -409,6 +471,7 @@ pub async fn import_file(
         request_id: None,
         batch_size: config.import_batch_size,
         max_line_bytes: config.imports.max_line_bytes,
+        invitation_links,
     };
     let workers = config.import_workers;
     Ok(database
@@ -499,6 +562,7 @@ pub async fn seed_synthetic(
         request_id: None,
         batch_size: config.import_batch_size,
         max_line_bytes: config.imports.max_line_bytes,
+        invitation_links: None,
     };
     let database = database.for_workload(Workload::Import);
     let organisation_counts = {

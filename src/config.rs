@@ -15,6 +15,12 @@
 //! | `IMPORT_BATCH_SIZE` | `10000` | Rows written per transaction by bulk imports (at most 50,000). Larger batches amortise the per-statement work of the metric rollups. |
 //! | `IMPORT_WORKERS` | `3` | Connections a bulk import of interactions or surveys writes through in parallel (at most 16; each takes one of the import workload's connections while the import runs). Rows naming a customer go to the writer that owns the customer, so writers never wait on each other's new customers; a row whose key is still being written goes behind it, so rows sharing a key keep their file order whatever the number. |
 //! | `SURVEY_SUBMISSIONS_PER_MINUTE` | `20` | Public survey submissions allowed per client address per minute (counted in PostgreSQL across every server process). |
+//! | `PUBLIC_BASE_URL` | unset | Where customers reach this server (e.g. `https://survey.bac.example.gov`): survey links are `PUBLIC_BASE_URL/s/TOKEN`. Must be `https://` in production. Unset: in development the server's own listen address; in production no links are built (`createSurveyInvitation.link` is null and an import cannot issue links). |
+//! | `RETENTION_CUSTOMER_CONTACTS_DAYS` | `1095` | Days after a customer's last contact before their business name, contact name, email and phone are erased (3 years, the "destroy 3 years after cutoff" schedule of GSA Touchpoints' survey records). |
+//! | `RETENTION_SURVEY_COMMENTS_DAYS` | `1095` | Days after submission before a survey comment (free text that may hold PII) is erased; the same 3 years as the survey records it belongs to. |
+//! | `RETENTION_INVITATION_TOKENS_DAYS` | `30` | Days after a survey link was used or expired before its token hash is erased (the link then resolves like an unknown one); 30 days, as Touchpoints purges deleted responses, leaves time to look into a complaint about a link. |
+//! | `RETENTION_SESSIONS_DAYS` | `30` | Days after a login session ended (expired or revoked) before it and its refresh tokens are deleted; the sign-ins themselves stay in the audit trail. |
+//! | `RETENTION_SCHEDULE_INTERVAL` | `24h` | How often the server applies the retention rules (`30m`, `12h`, `7d`; `off` to rely on the `retention` command alone). Servers sharing a database take turns: one run per interval among them. |
 //! | `JWT_ISSUER` | `bac-metrics` | `iss` claim minted and required. |
 //! | `JWT_AUDIENCE` | `bac-metrics-api` | `aud` claim minted and required. |
 //! | `ACCESS_TOKEN_TTL_SECONDS` | `900` | Lifetime of an access token. |
@@ -212,6 +218,22 @@ pub enum MetricsSource {
     Base,
 }
 
+/// Records retention (see `crate::retention`): how long each class of personal data is kept,
+/// and how often the server applies the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionSettings {
+    /// Days after a customer's last contact before their contact details are erased.
+    pub customer_contacts_days: u32,
+    /// Days after submission before a survey comment is erased.
+    pub survey_comments_days: u32,
+    /// Days after a survey link was used or expired before its token hash is erased.
+    pub invitation_tokens_days: u32,
+    /// Days after a session ended before it is deleted.
+    pub sessions_days: u32,
+    /// How often the in-server schedule runs; `None` when it is off.
+    pub schedule_interval: Option<Duration>,
+}
+
 /// Everything the application needs to know about its surroundings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -245,6 +267,9 @@ pub struct Config {
     pub survey_submissions_per_minute: u32,
     /// CORS, HSTS and the web front's session cookie.
     pub web: WebSettings,
+    /// Where customers reach the server (no trailing slash); see `PUBLIC_BASE_URL`.
+    pub public_base_url: Option<String>,
+    pub retention: RetentionSettings,
 }
 
 impl Config {
@@ -449,6 +474,26 @@ impl Config {
             survey_submissions_per_minute: positive(&get, "SURVEY_SUBMISSIONS_PER_MINUTE", 20)?
                 as u32,
             web: WebSettings::from_lookup(&get)?,
+            public_base_url: public_base_url(&get, environment)?,
+            retention: RetentionSettings {
+                customer_contacts_days: days(&get, "RETENTION_CUSTOMER_CONTACTS_DAYS", 1095)?,
+                survey_comments_days: days(&get, "RETENTION_SURVEY_COMMENTS_DAYS", 1095)?,
+                invitation_tokens_days: days(&get, "RETENTION_INVITATION_TOKENS_DAYS", 30)?,
+                sessions_days: days(&get, "RETENTION_SESSIONS_DAYS", 30)?,
+                schedule_interval: match get("RETENTION_SCHEDULE_INTERVAL")
+                    .as_deref()
+                    .map(str::trim)
+                {
+                    None => Some(Duration::from_secs(24 * 3600)),
+                    Some("off") => None,
+                    Some(raw) => {
+                        Some(crate::cli::parse_ttl(raw).map_err(|problem| ConfigError {
+                            name: "RETENTION_SCHEDULE_INTERVAL",
+                            problem,
+                        })?)
+                    }
+                },
+            },
         })
     }
 
@@ -519,6 +564,54 @@ fn parse_networks(raw: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
         .collect()
 }
 
+/// A retention period: whole days from 1 to 100 years.
+fn days(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u32, ConfigError> {
+    let value = positive(get, name, default)?;
+    if value > 36_500 {
+        return Err(ConfigError {
+            name,
+            problem: "must be at most 36500 days".into(),
+        });
+    }
+    Ok(value as u32)
+}
+
+/// `PUBLIC_BASE_URL` without its trailing slash: an http(s) origin, optionally with a path,
+/// and https in production (the link carries a one-time token).
+fn public_base_url(
+    get: &impl Fn(&str) -> Option<String>,
+    environment: Environment,
+) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = get("PUBLIC_BASE_URL") else {
+        return Ok(None);
+    };
+    let url = raw.trim().trim_end_matches('/');
+    let problem = |problem: &str| ConfigError {
+        name: "PUBLIC_BASE_URL",
+        problem: problem.into(),
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| problem("must start with https:// (or http:// in development)"))?;
+    if environment == Environment::Production && !url.starts_with("https://") {
+        return Err(problem("must be an https:// URL in production"));
+    }
+    if rest.is_empty()
+        || rest.starts_with('/')
+        || rest.contains(|c: char| c.is_whitespace() || matches!(c, '?' | '#' | '"' | '<' | '>'))
+    {
+        return Err(problem(
+            "must be a URL like https://survey.example.gov, without query or fragment",
+        ));
+    }
+    Ok(Some(url.to_owned()))
+}
+
 fn positive(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -568,6 +661,43 @@ mod tests {
         assert_eq!(error.name, "JWT_LEEWAY_SECONDS");
         let error = config_with(&[("FISCAL_YEAR_START_MONTH", "13")]).unwrap_err();
         assert_eq!(error.name, "FISCAL_YEAR_START_MONTH");
+    }
+
+    #[test]
+    fn retention_and_links_have_defaults_and_are_checked() {
+        let config = config_with(&[]).unwrap();
+        assert_eq!(config.retention.customer_contacts_days, 1095);
+        assert_eq!(config.retention.invitation_tokens_days, 30);
+        assert_eq!(
+            config.retention.schedule_interval,
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(config.public_base_url, None);
+        let config = config_with(&[
+            ("RETENTION_SCHEDULE_INTERVAL", "off"),
+            ("PUBLIC_BASE_URL", "https://survey.example.gov/bac/"),
+        ])
+        .unwrap();
+        assert_eq!(config.retention.schedule_interval, None);
+        assert_eq!(
+            config.public_base_url.as_deref(),
+            Some("https://survey.example.gov/bac")
+        );
+        for (name, value) in [
+            ("RETENTION_SESSIONS_DAYS", "0"),
+            ("RETENTION_SURVEY_COMMENTS_DAYS", "40000"),
+            ("RETENTION_SCHEDULE_INTERVAL", "daily"),
+            ("PUBLIC_BASE_URL", "survey.example.gov"),
+            ("PUBLIC_BASE_URL", "https://survey.example.gov/?x=1"),
+        ] {
+            assert_eq!(config_with(&[(name, value)]).unwrap_err().name, name);
+        }
+        let error = config_with(&[
+            ("APP_ENV", "production"),
+            ("PUBLIC_BASE_URL", "http://survey.example.gov"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.name, "PUBLIC_BASE_URL");
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub fn seed(
             request_id: None,
             batch_size: 1_000,
             max_line_bytes: crate::import::DEFAULT_MAX_LINE_BYTES,
+            invitation_links: None,
         };
         let mut report = SeedReport::default();
 

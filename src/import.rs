@@ -8,8 +8,21 @@
 //! inserted, a repeated key with the same content is an unchanged duplicate, with different
 //! content a conflict; an invalid row is rejected with its line number and reason and applies
 //! nothing, while the good rows around it still land.
+//!
+//! A survey-invitations import may also issue the customers' survey links
+//! ([`InvitationLinks`]): each invitation the import creates gets a one-time token in the same
+//! transaction as its row, and the report lists the links once (`links`, by line). Rows whose
+//! invitation already existed (a re-import) are `unchanged` and get no link: a link is only
+//! ever handed out when its invitation is created, and only its hash is stored, so an import
+//! can neither show an earlier link again nor replace it behind the sender's back.
 
-use std::{collections::HashMap, fmt, io::Read, str::FromStr};
+use std::{
+    collections::HashMap,
+    fmt,
+    io::Read,
+    str::FromStr,
+    sync::{Arc, Mutex},
+};
 
 use chrono::{DateTime, Utc};
 use diesel::{pg::PgConnection, prelude::*, Connection};
@@ -34,8 +47,9 @@ use crate::{
             InteractionSubmission,
         },
         surveys::{
-            mark_answered_invitations, record_invitation_batch, record_response_batch, Answers,
-            InvitationSubmission, ResponseSubmission,
+            issue_links_for_new_invitations, mark_answered_invitations, record_invitation_batch,
+            record_response_batch, Answers, InvitationSubmission, IssuedLink, LinkIssuing,
+            ResponseSubmission,
         },
         RowOutcome,
     },
@@ -262,6 +276,10 @@ pub struct ImportReport {
     pub conflict_rows: Vec<RowIssue>,
     /// Rejected rows (at most [`MAX_LISTED_ISSUES`]).
     pub rejected_rows: Vec<RowIssue>,
+    /// With [`InvitationLinks`]: the link of every invitation this import created, by line —
+    /// shown this once. Absent when links were not asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<IssuedLink>>,
 }
 
 impl ImportReport {
@@ -276,14 +294,20 @@ impl ImportReport {
             batches: 0,
             conflict_rows: Vec::new(),
             rejected_rows: Vec::new(),
+            links: None,
         }
     }
 
     /// Rows split badly are reported as they are read and the rest per batch: put both in
     /// file order.
-    fn finished(mut self) -> Self {
+    fn finished(mut self, context: &ImportContext) -> Self {
         self.rejected_rows.sort_by_key(|issue| issue.line);
         self.conflict_rows.sort_by_key(|issue| issue.line);
+        if let Some(links) = &context.invitation_links {
+            let mut issued = links.take();
+            issued.sort_by_key(|link| link.line);
+            self.links = Some(issued);
+        }
         self
     }
 
@@ -328,6 +352,8 @@ pub struct ImportContext {
     pub batch_size: usize,
     /// Longest line (CSV record line or NDJSON object) read; a longer one is rejected.
     pub max_line_bytes: usize,
+    /// Survey-invitations only: issue a link to every invitation the import creates.
+    pub invitation_links: Option<InvitationLinks>,
 }
 
 /// The longest line read when no limit is configured (`IMPORT_MAX_LINE_BYTES`'s default).
@@ -413,6 +439,54 @@ impl<R: std::io::BufRead> Read for LineGuard<R> {
         buffer[..length].copy_from_slice(&self.pending[self.position..self.position + length]);
         self.position += length;
         Ok(length)
+    }
+}
+
+/// Links for the invitations an import creates, and the links issued so far by batches that
+/// committed (a batch that rolls back hands out nothing).
+#[derive(Debug, Clone)]
+pub struct InvitationLinks {
+    issuing: LinkIssuing,
+    issued: Arc<Mutex<Vec<IssuedLink>>>,
+}
+
+impl InvitationLinks {
+    /// Links for an import of `kind`: only survey invitations have them, and only a server
+    /// that knows its public address can build them.
+    pub fn new(kind: ImportKind, issuing: LinkIssuing) -> AppResult<Self> {
+        if kind != ImportKind::SurveyInvitations {
+            return Err(AppError::bad_input(
+                "links",
+                "only a survey-invitations import issues links",
+            ));
+        }
+        if !issuing.links.is_configured() {
+            return Err(AppError::bad_input(
+                "links",
+                "this server has no public base URL (PUBLIC_BASE_URL) to build links from",
+            ));
+        }
+        crate::records::surveys::check_link_days("linkDays", issuing.expires_in_days)?;
+        Ok(Self {
+            issuing,
+            issued: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    fn add(&self, mut links: Vec<IssuedLink>) {
+        self.issued
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .append(&mut links);
+    }
+
+    fn take(&self) -> Vec<IssuedLink> {
+        std::mem::take(
+            &mut *self
+                .issued
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 }
 
@@ -753,7 +827,7 @@ pub fn run(
         let outcomes = write_batch(connection, &batch, context, &mut customers)?;
         tally_batch(&mut report, &batch.lines, &outcomes);
     }
-    Ok(report.finished())
+    Ok(report.finished(context))
 }
 
 /// Chooses the writer of each row of a parallel import.
@@ -953,7 +1027,7 @@ pub fn run_parallel(
     });
     match failure {
         Some(error) => Err(error),
-        None => Ok(report.finished()),
+        None => Ok(report.finished(context)),
     }
 }
 
@@ -969,10 +1043,16 @@ fn write_batch(
     let attempt = in_transaction(connection, customers, |connection, customers| {
         let outcomes = batch.records.write(connection, None, customers)?;
         audit_batch(connection, kind, &batch.lines, &outcomes, context)?;
-        Ok(outcomes)
+        let links = issue_links(connection, &batch.lines, &outcomes, context)?;
+        Ok((outcomes, links))
     });
     match attempt {
-        Ok(outcomes) => Ok(outcomes),
+        Ok((outcomes, links)) => {
+            if let Some(collector) = &context.invitation_links {
+                collector.add(links);
+            }
+            Ok(outcomes)
+        }
         // A rule the database enforces: retry row by row so the good rows land. A lost
         // connection or a timeout is no row's fault and fails the import instead.
         Err(AppError::Database(error)) if batch.lines.len() > 1 && is_row_refusal(&error) => {
@@ -981,10 +1061,16 @@ fn write_batch(
                 let single = in_transaction(connection, customers, |connection, customers| {
                     let outcome = batch.records.write(connection, Some(position), customers)?;
                     audit_batch(connection, kind, &[*line], &outcome, context)?;
-                    Ok(outcome)
+                    let links = issue_links(connection, &[*line], &outcome, context)?;
+                    Ok((outcome, links))
                 });
                 match single {
-                    Ok(mut outcome) => outcomes.append(&mut outcome),
+                    Ok((mut outcome, links)) => {
+                        if let Some(collector) = &context.invitation_links {
+                            collector.add(links);
+                        }
+                        outcomes.append(&mut outcome)
+                    }
                     Err(AppError::Database(error)) if is_row_refusal(&error) => {
                         tracing::warn!(%error, line, "import row refused by the database");
                         outcomes.push(RowOutcome::Rejected(AppError::invalid(
@@ -1018,6 +1104,47 @@ fn in_transaction<T>(
         Err(_) => customers.discard(),
     }
     result
+}
+
+/// With [`InvitationLinks`], issues the links of the invitations this batch inserted, with
+/// their audit event, inside the batch's transaction.
+fn issue_links(
+    connection: &mut PgConnection,
+    lines: &[u64],
+    outcomes: &[RowOutcome],
+    context: &ImportContext,
+) -> AppResult<Vec<IssuedLink>> {
+    let Some(links) = &context.invitation_links else {
+        return Ok(Vec::new());
+    };
+    let created: Vec<(u64, i64)> = lines
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(line, outcome)| match outcome {
+            RowOutcome::Inserted(id) => Some((*line, *id)),
+            _ => None,
+        })
+        .collect();
+    let issued = issue_links_for_new_invitations(connection, &created, &links.issuing, Utc::now())?;
+    if !issued.is_empty() {
+        audit::record(
+            connection,
+            Entry::new(
+                context.actor.clone(),
+                "survey_invitation.links_issued",
+                "import",
+            )
+            .entity_id(ImportKind::SurveyInvitations.name())
+            .after(json!({
+                "links": issued.len(),
+                "first_invitation_id": issued.iter().map(|link| link.invitation_id).min(),
+                "last_invitation_id": issued.iter().map(|link| link.invitation_id).max(),
+                "expires_at": issued.first().map(|link| link.expires_at),
+            }))
+            .request_id(context.request_id.clone()),
+        )?;
+    }
+    Ok(issued)
 }
 
 fn tally_batch(report: &mut ImportReport, lines: &[u64], outcomes: &[RowOutcome]) {
@@ -1289,7 +1416,7 @@ pub fn write_prepared_batch(
     let mut report = ImportReport::new(kind);
     report.rows_read = lines.len() as u64;
     tally_batch(&mut report, &lines, &outcomes);
-    Ok(report.finished())
+    Ok(report.finished(context))
 }
 
 /// Writes customers ahead of their interactions as one import batch: one transaction with an

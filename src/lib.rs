@@ -16,6 +16,7 @@ pub mod import;
 pub mod insights;
 pub mod metrics;
 pub mod records;
+pub mod retention;
 pub mod secrets;
 pub mod startup;
 pub mod synthetic;

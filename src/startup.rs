@@ -29,6 +29,7 @@ use crate::{
     graphql::{build_schema, Services},
     http::{self, AppState},
     metrics::MetricsService,
+    records::surveys::SurveyLinks,
     secrets::Secrets,
 };
 
@@ -86,23 +87,22 @@ impl Application {
             .spawn_summaries(database.clone(), config.refused_token_summary_interval);
         spawn_counter_purge(database.clone());
         let pseudonymizer = Pseudonymizer::new(&secrets.pseudonym);
-        let schema = build_schema(
-            &config,
-            Services {
-                database: database.clone(),
-                auth: auth.clone(),
-                config: config.clone(),
-                pseudonymizer: pseudonymizer.clone(),
-                survey_limit: KeyedLimit::new(
-                    "survey",
-                    config.survey_submissions_per_minute,
-                    Duration::from_secs(60),
-                    "too many survey submissions from this address; try again in a minute",
-                ),
-                metrics: metrics.clone(),
-                admission: admission.clone(),
-            },
-        );
+        let services = Services {
+            database: database.clone(),
+            auth: auth.clone(),
+            config: config.clone(),
+            pseudonymizer: pseudonymizer.clone(),
+            survey_limit: KeyedLimit::new(
+                "survey",
+                config.survey_submissions_per_minute,
+                Duration::from_secs(60),
+                "too many survey submissions from this address; try again in a minute",
+            ),
+            metrics: metrics.clone(),
+            admission: admission.clone(),
+            survey_links: survey_links(&config, port),
+        };
+        let schema = build_schema(&config, services.clone());
         let state = AppState {
             schema,
             database,
@@ -112,6 +112,7 @@ impl Application {
             admission,
             pseudonymizer,
             draining: Arc::new(AtomicBool::new(false)),
+            services,
         };
         let app_state = web::Data::new(state.clone());
         let cors = http::cors::Cors::new(&config.web.cors);
@@ -138,6 +139,9 @@ impl Application {
             .listen(listener)
             .map_err(|error| AppError::internal_with("listening", error))?
             .run();
+        // Retention runs beside the server (one run per interval among the servers sharing
+        // the database).
+        crate::retention::schedule::spawn(state.database.clone(), config.retention.clone());
         Ok(Self {
             port,
             server,
@@ -224,4 +228,18 @@ fn spawn_counter_purge(database: Database) {
             }
         }
     });
+}
+
+/// Where survey links point: `PUBLIC_BASE_URL`, or in development this server's own address on
+/// `port` (so the demo and the tests hand out working links); in production without it, nowhere.
+pub fn survey_links(config: &Config, port: u16) -> SurveyLinks {
+    let base = config.public_base_url.clone().or_else(|| {
+        config.developer_tools_enabled().then(|| {
+            format!(
+                "http://{}",
+                std::net::SocketAddr::new(config.bind.ip(), port)
+            )
+        })
+    });
+    SurveyLinks::new(base)
 }

@@ -86,6 +86,10 @@ pub enum Action {
     /// The quarterly oversight report (with the audit chain head).
     ReadOversightReport,
     ReadAuditTrail,
+    /// Legal holds and what they preserve from retention.
+    ReadLegalHolds,
+    /// Place and lift legal holds.
+    ManageLegalHolds,
     /// Users, org units, topics, courses, service standards.
     Administer,
 }
@@ -118,6 +122,8 @@ pub fn is_allowed(role: Role, action: Action) -> bool {
         ReadScorecard => matches!(role, Supervisor | Analyst | Auditor | Admin),
         ReadOversightReport => matches!(role, Auditor | Admin),
         ReadAuditTrail => matches!(role, Auditor | Admin),
+        ReadLegalHolds => matches!(role, Auditor | Admin),
+        ManageLegalHolds => matches!(role, Admin),
         Administer => matches!(role, Admin),
     }
 }
@@ -587,6 +593,22 @@ mod tests {
             .filter(|role| is_allowed(*role, Action::ReadAuditTrail))
             .collect();
         assert_eq!(readers, vec![Role::Auditor, Role::Admin]);
+    }
+
+    #[test]
+    fn only_admin_manages_legal_holds_and_oversight_reads_them() {
+        let readers: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|role| is_allowed(*role, Action::ReadLegalHolds))
+            .collect();
+        assert_eq!(readers, vec![Role::Auditor, Role::Admin]);
+        let managers: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|role| is_allowed(*role, Action::ManageLegalHolds))
+            .collect();
+        assert_eq!(managers, vec![Role::Admin]);
     }
 
     #[test]

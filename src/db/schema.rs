@@ -27,6 +27,7 @@ diesel::table! {
         phone -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        contact_details_erased_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -49,6 +50,21 @@ diesel::table! {
         created_at -> Timestamptz,
         followed_by_assisted_within_7_days -> Bool,
         followed_by_assisted_within_24_hours -> Bool,
+    }
+}
+
+diesel::table! {
+    legal_holds (id) {
+        id -> Int8,
+        org_unit_id -> Nullable<Int8>,
+        customer_id -> Nullable<Int8>,
+        interaction_id -> Nullable<Int8>,
+        reason -> Text,
+        placed_by -> Int8,
+        placed_at -> Timestamptz,
+        lifted_by -> Nullable<Int8>,
+        lifted_at -> Nullable<Timestamptz>,
+        lift_reason -> Nullable<Text>,
     }
 }
 
@@ -163,6 +179,7 @@ diesel::table! {
         token_hash -> Nullable<Bytea>,
         responded_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        token_erased_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -186,6 +203,7 @@ diesel::table! {
         resolved -> Nullable<Bool>,
         comment -> Nullable<Text>,
         created_at -> Timestamptz,
+        comment_erased_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -242,6 +260,9 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_events -> users (actor_id));
+diesel::joinable!(legal_holds -> customers (customer_id));
+diesel::joinable!(legal_holds -> interactions (interaction_id));
+diesel::joinable!(legal_holds -> org_units (org_unit_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(resource_allocations -> org_units (org_unit_id));
 diesel::joinable!(service_standards -> org_units (org_unit_id));
@@ -259,6 +280,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     customers,
     interactions,
+    legal_holds,
     metric_settings,
     org_units,
     rate_limit_counters,

@@ -11,6 +11,7 @@ use crate::{
     db::Database,
     graphql::loaders::Loaders,
     metrics::MetricsService,
+    records::surveys::SurveyLinks,
 };
 
 /// Per-request facts, inserted by the HTTP layer before execution.
@@ -38,6 +39,8 @@ pub struct Services {
     pub survey_limit: KeyedLimit,
     pub metrics: MetricsService,
     pub admission: Arc<Admission>,
+    /// Builds customers' survey links (`PUBLIC_BASE_URL/s/TOKEN`).
+    pub survey_links: SurveyLinks,
 }
 
 /// Typed access to the request and service data from a resolver's [`Context`].

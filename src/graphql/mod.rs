@@ -10,6 +10,7 @@ pub mod organisation;
 pub mod oversight;
 pub mod program;
 pub mod records;
+pub mod retention;
 pub mod scalars;
 pub mod session;
 pub mod staffing;
@@ -43,6 +44,7 @@ pub struct QueryRoot(
     oversight::OversightQuery,
     staffing::StaffingQuery,
     training_insights::TrainingInsightsQuery,
+    retention::RetentionQuery,
 );
 
 /// Every mutation.
@@ -53,6 +55,7 @@ pub struct MutationRoot(
     organisation::OrganisationMutation,
     records::RecordsMutation,
     program::ProgramMutation,
+    retention::RetentionMutation,
 );
 
 /// The executable schema.

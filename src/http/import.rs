@@ -8,6 +8,10 @@
 //! it), lines at most `IMPORT_MAX_LINE_BYTES` (a longer one is a rejected row), and at most
 //! `IMPORT_MAX_CONCURRENT` imports run at once on the import workload's own connections — a
 //! further one waits briefly, then gets `RATE_LIMITED`.
+//!
+//! `POST /import/survey-invitations?links=true[&linkDays=14]` also issues a one-time survey
+//! link to every invitation the import creates (valid `linkDays`, 1–90, from now) and lists
+//! them in the report's `links`: the only time they are shown (see `crate::import`).
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -18,7 +22,8 @@ use crate::{
     db::Workload,
     error::{AppError, AppResult},
     http::{errors::error_response, AppState},
-    import::{self, Format, ImportContext, ImportKind},
+    import::{self, Format, ImportContext, ImportKind, InvitationLinks},
+    records::surveys::{LinkIssuing, DEFAULT_LINK_DAYS},
 };
 
 /// Chunks buffered between the upload and the importer (backpressure beyond that).
@@ -69,11 +74,13 @@ async fn import(
     if declared.is_some_and(|length| length > limits.max_body_bytes) {
         return Ok(too_large(limits.max_body_bytes, None));
     }
+    let invitation_links = requested_links(request, kind, state)?;
     let context = ImportContext {
         actor: Actor::user(principal.user_id, principal.role),
         request_id: super::request_id(request),
         batch_size: state.config.import_batch_size,
         max_line_bytes: limits.max_line_bytes,
+        invitation_links,
     };
 
     // The importer reads on a blocking thread while this task feeds it the upload. It holds its
@@ -158,6 +165,56 @@ fn too_large(limit: u64, report: Option<import::ImportReport>) -> HttpResponse {
 fn with_status(mut response: HttpResponse, status: actix_web::http::StatusCode) -> HttpResponse {
     *response.status_mut() = status;
     response
+}
+
+/// `?links=true&linkDays=N`: the links to issue, checked before anything is read.
+fn requested_links(
+    request: &HttpRequest,
+    kind: ImportKind,
+    state: &AppState,
+) -> Result<Option<InvitationLinks>, AppError> {
+    let parameters =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(request.query_string())
+            .map_err(|_| AppError::invalid("the query string cannot be read"))?;
+    let wanted = match parameters.get("links").map(|value| value.trim()) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(AppError::bad_input(
+                "links",
+                format!(
+                    "`{}` is not true or false",
+                    crate::domain::text::quote(other)
+                ),
+            ))
+        }
+    };
+    if !wanted {
+        if parameters.contains_key("linkDays") {
+            return Err(AppError::bad_input("linkDays", "only with links=true"));
+        }
+        return Ok(None);
+    }
+    let expires_in_days = match parameters.get("linkDays") {
+        None => DEFAULT_LINK_DAYS,
+        Some(raw) => raw.trim().parse().map_err(|_| {
+            AppError::bad_input(
+                "linkDays",
+                format!(
+                    "`{}` is not a whole number",
+                    crate::domain::text::quote(raw)
+                ),
+            )
+        })?,
+    };
+    InvitationLinks::new(
+        kind,
+        LinkIssuing {
+            links: state.services.survey_links.clone(),
+            expires_in_days,
+        },
+    )
+    .map(Some)
 }
 
 /// A blocking `Read` over chunks arriving through a channel from the async upload.

@@ -1,6 +1,6 @@
-//! The HTTP surface: routes, the GraphQL-over-HTTP responder, import, CSV export and health
-//! checks; GraphiQL's files, the web front for oversight staff, and the security-header and CORS
-//! middlewares `startup.rs` wraps around every route.
+//! The HTTP surface: routes, the GraphQL-over-HTTP responder, import, CSV export, the hosted
+//! survey page and health checks; GraphiQL's files, the web front for oversight staff, and the
+//! security-header and CORS middlewares `startup.rs` wraps around every route.
 
 pub mod client;
 pub mod cors;
@@ -13,6 +13,7 @@ pub mod health;
 pub mod import;
 pub mod reports;
 pub mod security_headers;
+pub mod survey_page;
 pub mod web_front;
 
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub struct AppState {
     pub pseudonymizer: crate::auth::Pseudonymizer,
     /// Set when the server is stopping: readiness fails and connections close.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// The services the GraphQL resolvers use, shared with the plain HTTP pages (the hosted
+    /// survey page submits through the same rate limiter as `submitSurveyResponse`).
+    pub services: crate::graphql::Services,
 }
 
 /// The id tracing-actix-web gave this request (also in the `x-request-id` header).
@@ -90,6 +94,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .route("/reports/oversight", web::get().to(reports::oversight_html))
         .configure(web_front::configure)
+        .configure(survey_page::configure)
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz));
 }

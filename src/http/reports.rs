@@ -11,7 +11,11 @@
 //!   `unit_training_assigned, unit_training_completed` (the unit's, repeated on each of its rows:
 //!   training has no channel, so do not add them up over channels; a unit with training but no
 //!   interactions or allocations gets one row with an empty channel), and
-//!   `audit_chain_head_event_id, audit_chain_head_hash, generated_at`. The chain head and the
+//!   `audit_chain_head_event_id, audit_chain_head_hash, generated_at`, then records retention
+//!   (`retention_rules`: `rule:days` pairs separated by `;`; `retention_last_run_at`,
+//!   `retention_last_run_by`, `retention_last_run_erased` and `retention_last_run_held`: the
+//!   last run's time, actor and per-rule `rule:count` pairs, blank before the first run;
+//!   `legal_holds_active`), repeated on every row like the chain head. The chain head and the
 //!   generation time are also in the `x-audit-chain-head` and `x-generated-at` headers. The
 //!   service-standard attainment is in the GraphQL and HTML forms (it is per standard, not per
 //!   row).
@@ -52,6 +56,7 @@ use crate::{
         catalog::{definition, MetricUnit},
         MetricValue,
     },
+    retention::{self, RetentionStatus, RuleOutcome},
 };
 
 /// `GET /export/oversight-report.csv`.
@@ -189,7 +194,15 @@ async fn load_report(
     let database = state
         .admission
         .database_for(&state.database, Workload::Reporting, scope);
-    oversight::generate(&database, &state.metrics, access, fiscal_year, quarter).await
+    oversight::generate(
+        &database,
+        &state.metrics,
+        access,
+        &state.config.retention,
+        fiscal_year,
+        quarter,
+    )
+    .await
 }
 
 /// `x-audit-chain-head` (when the trail has an event) and `x-generated-at`.
@@ -243,6 +256,12 @@ pub fn write_csv(report: &OversightReport) -> AppResult<String> {
             "audit_chain_head_event_id",
             "audit_chain_head_hash",
             "generated_at",
+            "retention_rules",
+            "retention_last_run_at",
+            "retention_last_run_by",
+            "retention_last_run_erased",
+            "retention_last_run_held",
+            "legal_holds_active",
         ]
         .map(String::from),
     );
@@ -263,6 +282,7 @@ pub fn write_csv(report: &OversightReport) -> AppResult<String> {
     let generated_at = report
         .generated_at
         .to_rfc3339_opts(SecondsFormat::Micros, true);
+    let retention_columns = retention_columns(&report.retention);
     let training_of = |code: &str| {
         report
             .units
@@ -296,6 +316,7 @@ pub fn write_csv(report: &OversightReport) -> AppResult<String> {
             record.push(head_id.clone());
             record.push(head_hash.clone());
             record.push(generated_at.clone());
+            record.extend(retention_columns.iter().cloned());
             record
         };
     for row in &report.rows {
@@ -338,6 +359,45 @@ pub fn write_csv(report: &OversightReport) -> AppResult<String> {
         .into_inner()
         .map_err(|error| AppError::internal(format!("writing CSV: {error}")))?;
     String::from_utf8(bytes).map_err(AppError::internal)
+}
+
+/// The retention columns of every CSV row (see the module header).
+fn retention_columns(status: &RetentionStatus) -> [String; 6] {
+    let pairs = |values: Vec<(&str, String)>| {
+        values
+            .into_iter()
+            .map(|(rule, value)| format!("{rule}:{value}"))
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    let rules = pairs(
+        status
+            .rules
+            .iter()
+            .map(|rule| (rule.rule.name(), rule.period_days.to_string()))
+            .collect(),
+    );
+    let last = status.last_run.as_ref();
+    let per_rule = |pick: fn(&RuleOutcome) -> i64| {
+        last.map(|run| {
+            pairs(
+                run.rules
+                    .iter()
+                    .map(|outcome| (outcome.rule.name(), pick(outcome).to_string()))
+                    .collect(),
+            )
+        })
+        .unwrap_or_default()
+    };
+    [
+        rules,
+        last.map(|run| retention::format_time(run.ran_at))
+            .unwrap_or_default(),
+        last.map(|run| run.run_by.clone()).unwrap_or_default(),
+        per_rule(|outcome| outcome.affected),
+        per_rule(|outcome| outcome.held),
+        status.active_legal_holds.to_string(),
+    ]
 }
 
 fn empty_figures() -> A11Figures {
@@ -464,6 +524,68 @@ fn a11_cells(figures: &A11Figures) -> String {
         cells.push_str(&share_cell(driver));
     }
     cells
+}
+
+/// Days as the page states a period ("1,095 days (3 years)").
+fn period(days: u32) -> String {
+    let count = if days >= 1000 {
+        format!("{},{:03}", days / 1000, days % 1000)
+    } else {
+        days.to_string()
+    };
+    if days.is_multiple_of(365) {
+        let years = days / 365;
+        format!(
+            "{count} days ({years} year{})",
+            if years == 1 { "" } else { "s" }
+        )
+    } else {
+        format!("{count} days")
+    }
+}
+
+/// The records-retention section: rules in force beside the last run's counts.
+fn retention_section(status: &RetentionStatus) -> String {
+    let mut html = String::from("<section>\n<h2>Records retention</h2>\n");
+    let schedule = match status.schedule_interval_seconds {
+        Some(seconds) if seconds % 3600 == 0 => format!("every {} hours", seconds / 3600),
+        Some(seconds) => format!("every {seconds} seconds"),
+        None => "only when an operator runs it (the server's schedule is off)".to_owned(),
+    };
+    html.push_str(&format!(
+        "<p>When a record's period ends, its personal fields are erased; every count, time and answer stays, so no figure in this report changes. The rules run {schedule}. Active legal holds: {holds}.</p>\n",
+        holds = status.active_legal_holds,
+    ));
+    html.push_str("<table>\n<thead><tr><th>Rule</th><th>What is erased</th><th class=\"num\">Kept for</th><th>Last run: erased if due before</th><th class=\"num\">Erased</th><th class=\"num\">Kept for a legal hold</th></tr></thead>\n<tbody>\n");
+    for rule in &status.rules {
+        let outcome = status
+            .last_run
+            .as_ref()
+            .and_then(|run| run.rules.iter().find(|outcome| outcome.rule == rule.rule));
+        html.push_str(&format!(
+            "<tr><td>{name}</td><td>{description}</td><td class=\"num\">{period}</td><td>{cutoff}</td><td class=\"num\">{affected}</td><td class=\"num\">{held}</td></tr>\n",
+            name = escape_html(rule.rule.name()),
+            description = escape_html(rule.description),
+            period = period(rule.period_days),
+            cutoff = outcome
+                .map(|outcome| format!("{} UTC", outcome.cutoff.format("%Y-%m-%d %H:%M")))
+                .unwrap_or_else(|| "—".to_owned()),
+            affected = outcome.map(|outcome| outcome.affected.to_string()).unwrap_or_else(|| "—".to_owned()),
+            held = outcome.map(|outcome| outcome.held.to_string()).unwrap_or_else(|| "—".to_owned()),
+        ));
+    }
+    html.push_str("</tbody>\n</table>\n");
+    match &status.last_run {
+        Some(run) => html.push_str(&format!(
+            "<p class=\"note\">Last run {at} UTC by the {by} (audit event #{id}).</p>\n",
+            at = run.ran_at.format("%Y-%m-%d %H:%M:%S"),
+            by = escape_html(&run.run_by),
+            id = run.audit_event_id,
+        )),
+        None => html.push_str("<p class=\"note\">Retention has not run yet.</p>\n"),
+    }
+    html.push_str("</section>\n");
+    html
 }
 
 /// The printable page.
@@ -607,6 +729,7 @@ pub fn render_html_page(report: &OversightReport, chrome: Option<(&str, &str)>) 
         html.push_str("</tbody>\n</table>\n");
     }
     html.push_str("<p class=\"note\">Training assigned: assignments created in the quarter, by the agent's unit; completed: completed in the quarter. Allocations proposed: created in the quarter; approved and rejected: decided in the quarter.</p>\n</section>\n");
+    html.push_str(&retention_section(&report.retention));
 
     html.push_str(&format!(
         "<footer class=\"note\">To prove later that the data behind this report has not changed: <code>verifyAuditChain</code> must report an intact chain, and audit event #{id} (<code>auditEvents</code>) must still carry the hash above; every record counted here was written together with an audit event at or before it. Every figure comes from the program's metrics engine (DESIGN §4).</footer>\n</main>\n</body>\n</html>\n",
@@ -640,5 +763,7 @@ mod tests {
             "240.0 s"
         );
         assert_eq!(metric_amount(MetricKind::ServiceLevel, Some(0.8)), "80.0%");
+        assert_eq!(period(1095), "1,095 days (3 years)");
+        assert_eq!(period(30), "30 days");
     }
 }

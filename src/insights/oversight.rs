@@ -19,6 +19,10 @@
 //!
 //! Allocations carry a channel, so they are counted per unit × channel; training is counted per
 //! unit (it has no channel).
+//!
+//! The report also states the records-retention rules in force, the active legal holds and the
+//! last retention run (when, by whom, and per rule its cutoff and how many records it erased or
+//! skipped for a hold), from `crate::retention::status`.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +35,7 @@ use diesel::{
 
 use crate::{
     auth::scope::{MetricsAccess, RecordScope},
+    config::RetentionSettings,
     db::{
         enums::{Channel, MetricKind},
         schema::{audit_events, org_units},
@@ -42,6 +47,7 @@ use crate::{
         Dimension, MetricValue, MetricsFilter, MetricsRequest, MetricsService, ReportRow,
     },
     records::lookup::local_date_range,
+    retention::{self, RetentionStatus},
 };
 
 /// The engine metrics of each row, in this order.
@@ -160,6 +166,8 @@ pub struct OversightReport {
     /// Every agency-wide or unit standard in force during the quarter, measured over its own
     /// unit and channel.
     pub standards: Vec<StandardAttainment>,
+    /// Retention rules in force, active legal holds and the last run, at generation.
+    pub retention: RetentionStatus,
 }
 
 /// The first and last local day of fiscal quarter `quarter` (1–4) of `fiscal_year`.
@@ -221,6 +229,7 @@ pub async fn generate(
     database: &Database,
     service: &MetricsService,
     access: MetricsAccess,
+    retention_settings: &RetentionSettings,
     fiscal_year: i32,
     quarter: i32,
 ) -> AppResult<OversightReport> {
@@ -260,6 +269,10 @@ pub async fn generate(
 
     let facts = database
         .run(move |connection| load_program_facts(connection, start, end))
+        .await?;
+    let retention_settings = retention_settings.clone();
+    let retention = database
+        .run(move |connection| retention::status(connection, &retention_settings))
         .await?;
     // Read last: every record counted above was committed together with its audit event, so
     // that event is at or before this head, and verifying the chain up to it covers them all.
@@ -340,6 +353,7 @@ pub async fn generate(
         totals: figures(totals.into_iter().next()),
         units: units.into_values().collect(),
         standards,
+        retention,
     })
 }
 

@@ -1,20 +1,393 @@
 //! Recording survey invitations and responses: validation of the answers, resolution of the
 //! interaction they are about, and the same `(source, external_id)` idempotency as interactions.
+//!
+//! It is also the one home of the one-time survey link: minting a token (only its SHA-256 is
+//! stored), building the link from the configured public base URL, creating an invitation
+//! ([`create_invitation`], used by `createSurveyInvitation`), issuing links to invitations an
+//! import has just created ([`issue_links_for_new_invitations`]), finding the open invitation a
+//! link names ([`open_invitation`], the hosted page), and answering through a link
+//! ([`submit_with_token`], used by both `submitSurveyResponse` and the hosted page, so the
+//! one-time rule, the expiry, the per-address rate limit and the answer rules are the same
+//! whichever way a customer answers).
 
 use std::collections::{HashMap, HashSet};
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::{pg::PgConnection, prelude::*};
+use rand::RngCore;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::{
+    admission::rate_limit::KeyedLimit,
+    audit::{self, Actor, Entry},
     db::{
         enums::{Channel, SurveyKind},
         models::{NewSurveyInvitation, NewSurveyResponse, SurveyInvitation, SurveyResponse},
-        schema::{survey_invitations, survey_responses},
+        schema::{interactions, survey_invitations, survey_responses},
+        Database,
     },
     error::{AppError, AppResult},
     records::{interactions::validate_key, RowOutcome},
 };
+
+/// The prefix of every survey token.
+pub const TOKEN_PREFIX: &str = "bms_";
+/// Where the hosted survey page lives: a link is `PUBLIC_BASE_URL` + this + the token.
+pub const SURVEY_PATH: &str = "/s/";
+/// Days a link stays usable unless the caller says otherwise.
+pub const DEFAULT_LINK_DAYS: i32 = 14;
+/// Longest a link may stay usable.
+pub const MAX_LINK_DAYS: i32 = 90;
+
+/// Refused alike for unknown, expired and used tokens, so the answer tells nothing about which.
+pub const INVALID_SURVEY_TOKEN: &str =
+    "this survey link is not valid: it may have expired or already been used";
+
+/// A new one-time token (`bms_` and 256 random bits, base64url) and the hash that is stored.
+pub fn mint_token() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// What is stored of a token: its SHA-256 (the token has 256 random bits, so no salt or slow
+/// hash is needed to make the hash useless to someone who reads it).
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Whether `text` has the shape of a token this server mints (anything else cannot be one).
+pub fn looks_like_token(text: &str) -> bool {
+    text.strip_prefix(TOKEN_PREFIX).is_some_and(|rest| {
+        rest.len() == 43
+            && rest
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+    })
+}
+
+/// Builds survey links from the public base URL (see `PUBLIC_BASE_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveyLinks {
+    base: Option<String>,
+}
+
+impl SurveyLinks {
+    /// Links under `base` (no trailing slash); `None` builds no links.
+    pub fn new(base: Option<String>) -> Self {
+        Self {
+            base: base.map(|base| base.trim_end_matches('/').to_owned()),
+        }
+    }
+
+    /// The customer's link for `token`, when a base URL is known.
+    pub fn link(&self, token: &str) -> Option<String> {
+        self.base
+            .as_ref()
+            .map(|base| format!("{base}{SURVEY_PATH}{token}"))
+    }
+
+    /// Whether links can be built.
+    pub fn is_configured(&self) -> bool {
+        self.base.is_some()
+    }
+}
+
+/// `days` is a link lifetime `createSurveyInvitation` and the import accept.
+pub fn check_link_days(field: &str, days: i32) -> AppResult<()> {
+    if (1..=MAX_LINK_DAYS).contains(&days) {
+        Ok(())
+    } else {
+        Err(AppError::bad_input(
+            field,
+            format!("must be from 1 to {MAX_LINK_DAYS}"),
+        ))
+    }
+}
+
+/// A new invitation and its link, shown once.
+#[derive(Debug, Clone)]
+pub struct CreatedInvitation {
+    pub invitation: SurveyInvitation,
+    /// The one-time token; only its hash is kept.
+    pub token: String,
+    /// `PUBLIC_BASE_URL/s/TOKEN`, when a base URL is configured.
+    pub link: Option<String>,
+}
+
+/// Creates a one-time survey invitation for an interaction: checks the lifetime and that the
+/// kind fits the interaction's channel, mints the token, stores its hash, and records the audit
+/// event, in one transaction. The caller has authorized `actor` to record survey data.
+pub async fn create_invitation(
+    database: &Database,
+    links: &SurveyLinks,
+    actor: Actor,
+    interaction_id: i64,
+    kind: SurveyKind,
+    expires_in_days: i32,
+    request_id: Option<String>,
+) -> AppResult<CreatedInvitation> {
+    check_link_days("expiresInDays", expires_in_days)?;
+    let (token, hash) = mint_token();
+    let invitation = database
+        .transaction(move |connection| {
+            let channel: Channel = interactions::table
+                .find(interaction_id)
+                .select(interactions::channel)
+                .first(connection)
+                .optional()?
+                .ok_or_else(|| AppError::NotFound(format!("no interaction {interaction_id}")))?;
+            check_kind_fits_channel(kind, channel)?;
+            let sent_at = Utc::now();
+            let invitation: SurveyInvitation = diesel::insert_into(survey_invitations::table)
+                .values(NewSurveyInvitation {
+                    source: None,
+                    external_id: None,
+                    interaction_id,
+                    kind,
+                    sent_at,
+                    expires_at: Some(sent_at + chrono::Duration::days(i64::from(expires_in_days))),
+                    token_hash: Some(hash),
+                    responded_at: None,
+                })
+                .returning(SurveyInvitation::as_returning())
+                .get_result(connection)?;
+            audit::record(
+                connection,
+                Entry::new(actor, "survey_invitation.create", "survey_invitation")
+                    .entity_id(invitation.id)
+                    .after(json!({ "interaction_id": interaction_id, "kind": kind, "expires_at": invitation.expires_at }))
+                    .request_id(request_id),
+            )?;
+            Ok(invitation)
+        })
+        .await?;
+    let link = links.link(&token);
+    Ok(CreatedInvitation {
+        invitation,
+        token,
+        link,
+    })
+}
+
+/// What a customer's link opens: which contact the survey is about (no personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenInvitation {
+    pub kind: SurveyKind,
+    pub channel: Channel,
+    pub started_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The invitation `token` opens, if it is known, unanswered and not expired; `None` otherwise,
+/// whichever of the three it is.
+pub async fn open_invitation(
+    database: &Database,
+    token: &str,
+) -> AppResult<Option<OpenInvitation>> {
+    if !looks_like_token(token) {
+        return Ok(None);
+    }
+    let hash = token_hash(token);
+    database
+        .run(move |connection| {
+            let now = Utc::now();
+            type Found = (SurveyKind, Option<DateTime<Utc>>, Channel, DateTime<Utc>);
+            let found: Option<Found> = survey_invitations::table
+                .inner_join(interactions::table)
+                .filter(survey_invitations::token_hash.eq(&hash))
+                .filter(survey_invitations::responded_at.is_null())
+                .filter(survey_invitations::expires_at.gt(now))
+                .select((
+                    survey_invitations::kind,
+                    survey_invitations::expires_at,
+                    interactions::channel,
+                    interactions::started_at,
+                ))
+                .first(connection)
+                .optional()?;
+            Ok(found.and_then(|(kind, expires_at, channel, started_at)| {
+                Some(OpenInvitation {
+                    kind,
+                    channel,
+                    started_at,
+                    expires_at: expires_at?,
+                })
+            }))
+        })
+        .await
+}
+
+/// A response accepted through a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubmittedResponse {
+    pub response_id: i64,
+    pub kind: SurveyKind,
+}
+
+/// A customer answers through their one-time link (`submitSurveyResponse` and the hosted
+/// page). In this order: the per-address rate limit (every attempt counts, so the limit also
+/// slows token guessing), the answer rules, then in one transaction the claim of the
+/// invitation (known, unanswered, unexpired — refused alike with `NOT_FOUND` otherwise), the
+/// response and its audit event. The comment is not copied into the audit trail.
+pub async fn submit_with_token(
+    database: &Database,
+    limit: &KeyedLimit,
+    client_address: &str,
+    token: &str,
+    mut answers: Answers,
+    request_id: Option<String>,
+) -> AppResult<SubmittedResponse> {
+    // Counted in its own statement before anything else, so refused attempts (unknown tokens,
+    // bad answers) count too: guessing tokens is throttled like submitting.
+    limit.check(database, client_address).await?;
+    answers.comment = normalise_comment(answers.comment);
+    answers.validate()?;
+    if !looks_like_token(token) {
+        return Err(AppError::NotFound(INVALID_SURVEY_TOKEN.into()));
+    }
+    let hash = token_hash(token);
+    database
+        .transaction(move |connection| {
+            let now = Utc::now();
+            // Claiming the invitation and checking it are one statement, so two concurrent
+            // submissions of the same token cannot both succeed.
+            let claimed: Option<SurveyInvitation> = diesel::update(survey_invitations::table)
+                .filter(survey_invitations::token_hash.eq(&hash))
+                .filter(survey_invitations::responded_at.is_null())
+                .filter(survey_invitations::expires_at.gt(now))
+                .set(survey_invitations::responded_at.eq(now))
+                .returning(SurveyInvitation::as_returning())
+                .get_result(connection)
+                .optional()?;
+            let Some(invitation) = claimed else {
+                return Err(AppError::NotFound(INVALID_SURVEY_TOKEN.into()));
+            };
+            let response: SurveyResponse = diesel::insert_into(survey_responses::table)
+                .values(NewSurveyResponse {
+                    source: None,
+                    external_id: None,
+                    kind: invitation.kind,
+                    interaction_id: invitation.interaction_id,
+                    invitation_id: Some(invitation.id),
+                    recorded_by: None,
+                    submitted_at: now,
+                    satisfaction: answers.satisfaction,
+                    trust: answers.trust,
+                    effectiveness: answers.effectiveness,
+                    ease: answers.ease,
+                    efficiency: answers.efficiency,
+                    transparency: answers.transparency,
+                    helpfulness: answers.helpfulness,
+                    resolved: answers.resolved,
+                    comment: answers.comment,
+                })
+                .returning(SurveyResponse::as_returning())
+                .get_result(connection)?;
+            audit::record(
+                connection,
+                Entry::new(Actor::anonymous(), "survey_response.submit", "survey_response")
+                    .entity_id(response.id)
+                    .after(json!({ "invitation_id": invitation.id, "interaction_id": invitation.interaction_id, "kind": invitation.kind }))
+                    .request_id(request_id),
+            )?;
+            Ok(SubmittedResponse {
+                response_id: response.id,
+                kind: invitation.kind,
+            })
+        })
+        .await
+}
+
+/// Links for the invitations an import batch has just created: how long they stay usable and
+/// where they point.
+#[derive(Debug, Clone)]
+pub struct LinkIssuing {
+    pub links: SurveyLinks,
+    pub expires_in_days: i32,
+}
+
+/// A link issued to an imported invitation, handed back once in the import report.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct IssuedLink {
+    /// The line of the file that created the invitation.
+    pub line: u64,
+    pub invitation_id: i64,
+    pub source: String,
+    pub external_id: String,
+    pub link: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Mints a link for each of `invitations` (`(line, id)` of rows the same transaction has just
+/// inserted) that has none and is not already answered by an imported response, stores the
+/// token hashes and the expiry, and returns the links with their lines. Invitations that
+/// existed before the import are never given a link here: a link is handed out once, when its
+/// invitation is created, and is not stored, so it can be neither shown again nor silently
+/// replaced.
+pub fn issue_links_for_new_invitations(
+    connection: &mut PgConnection,
+    invitations: &[(u64, i64)],
+    issuing: &LinkIssuing,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<IssuedLink>> {
+    use diesel::sql_types::{Array, BigInt, Bytea, Nullable, Text, Timestamptz};
+    #[derive(QueryableByName)]
+    struct Linked {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Nullable<Text>)]
+        source: Option<String>,
+        #[diesel(sql_type = Nullable<Text>)]
+        external_id: Option<String>,
+        #[diesel(sql_type = Bytea)]
+        token_hash: Vec<u8>,
+    }
+    if invitations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let expires_at =
+        now.trunc_subsecs(6) + chrono::Duration::days(i64::from(issuing.expires_in_days));
+    let tokens: Vec<(String, Vec<u8>)> = invitations.iter().map(|_| mint_token()).collect();
+    let linked: Vec<Linked> = diesel::sql_query(
+        "UPDATE survey_invitations v SET token_hash = n.token_hash, expires_at = $3            FROM UNNEST($1::int8[], $2::bytea[]) AS n(id, token_hash)           WHERE v.id = n.id AND v.token_hash IS NULL AND v.responded_at IS NULL             AND NOT EXISTS (SELECT 1 FROM survey_responses r                              WHERE r.interaction_id = v.interaction_id AND r.kind = v.kind)          RETURNING v.id, v.source, v.external_id, v.token_hash",
+    )
+    .bind::<Array<BigInt>, _>(invitations.iter().map(|(_, id)| *id).collect::<Vec<_>>())
+    .bind::<Array<Bytea>, _>(
+        tokens
+            .iter()
+            .map(|(_, hash)| hash.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Timestamptz, _>(expires_at)
+    .load(connection)?;
+    let token_of: HashMap<&[u8], &str> = tokens
+        .iter()
+        .map(|(token, hash)| (hash.as_slice(), token.as_str()))
+        .collect();
+    let line_of: HashMap<i64, u64> = invitations.iter().map(|(line, id)| (*id, *line)).collect();
+    let mut issued: Vec<IssuedLink> = linked
+        .into_iter()
+        .filter_map(|row| {
+            let token = token_of.get(row.token_hash.as_slice())?;
+            Some(IssuedLink {
+                line: *line_of.get(&row.id)?,
+                invitation_id: row.id,
+                source: row.source.unwrap_or_default(),
+                external_id: row.external_id.unwrap_or_default(),
+                link: issuing.links.link(token)?,
+                expires_at,
+            })
+        })
+        .collect();
+    issued.sort_by_key(|link| link.line);
+    Ok(issued)
+}
 
 /// The answers of one survey: seven 1–5 Likert items, "resolved", and a comment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,10 +406,40 @@ pub struct Answers {
 /// Longest comment kept.
 pub const MAX_COMMENT_CHARS: usize = 4_000;
 
+/// A comment of only white space is no comment.
+pub fn normalise_comment(comment: Option<String>) -> Option<String> {
+    comment.filter(|comment| !comment.trim().is_empty())
+}
+
+/// Whether a recorded response holds `answers` (an idempotent retry). A comment that
+/// retention has erased is not compared: a file or a retry that still carries it is the same
+/// record, and the comment is not written back.
+pub fn recorded_answers_match(recorded: &SurveyResponse, answers: &Answers) -> bool {
+    (
+        recorded.satisfaction,
+        recorded.trust,
+        recorded.effectiveness,
+        recorded.ease,
+        recorded.efficiency,
+        recorded.transparency,
+        recorded.helpfulness,
+        recorded.resolved,
+    ) == (
+        answers.satisfaction,
+        answers.trust,
+        answers.effectiveness,
+        answers.ease,
+        answers.efficiency,
+        answers.transparency,
+        answers.helpfulness,
+        answers.resolved,
+    ) && (recorded.comment == answers.comment || recorded.comment_erased_at.is_some())
+}
+
 impl Answers {
-    /// Each Likert answer is 1–5; at least one question is answered; comments are bounded.
-    pub fn validate(&self) -> AppResult<()> {
-        let items = [
+    /// The seven Likert items by field name, in the order the survey asks them.
+    pub fn likert_items(&self) -> [(&'static str, Option<i16>); 7] {
+        [
             ("satisfaction", self.satisfaction),
             ("trust", self.trust),
             ("effectiveness", self.effectiveness),
@@ -44,19 +447,32 @@ impl Answers {
             ("efficiency", self.efficiency),
             ("transparency", self.transparency),
             ("helpfulness", self.helpfulness),
-        ];
+        ]
+    }
+
+    /// Each Likert answer is 1–5; at least one question is answered; comments are bounded.
+    /// The first problem, as [`Answers::problems`] lists them.
+    pub fn validate(&self) -> AppResult<()> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
+    /// Every rule the answers break, in question order (the hosted page lists them all).
+    pub fn problems(&self) -> Vec<AppError> {
+        let items = self.likert_items();
+        let mut problems = Vec::new();
         for (field, value) in items {
-            if let Some(value) = value {
-                if !(1..=5).contains(&value) {
-                    return Err(AppError::bad_input(field, "must be an answer from 1 to 5"));
-                }
+            if value.is_some_and(|value| !(1..=5).contains(&value)) {
+                problems.push(AppError::bad_input(field, "must be an answer from 1 to 5"));
             }
         }
         if items.iter().all(|(_, value)| value.is_none())
             && self.resolved.is_none()
             && self.comment.is_none()
         {
-            return Err(AppError::invalid(
+            problems.push(AppError::invalid(
                 "a survey response must answer at least one question",
             ));
         }
@@ -65,12 +481,12 @@ impl Answers {
             .as_ref()
             .is_some_and(|comment| comment.chars().count() > MAX_COMMENT_CHARS)
         {
-            return Err(AppError::bad_input(
+            problems.push(AppError::bad_input(
                 "comment",
                 format!("must be at most {MAX_COMMENT_CHARS} characters"),
             ));
         }
-        Ok(())
+        problems
     }
 }
 
@@ -266,24 +682,20 @@ pub fn record_response_batch(
                 let same = current.kind == new.kind
                     && current.interaction_id == new.interaction_id
                     && current.submitted_at == new.submitted_at
-                    && (
-                        current.satisfaction,
-                        current.trust,
-                        current.effectiveness,
-                        current.ease,
-                    ) == (new.satisfaction, new.trust, new.effectiveness, new.ease)
-                    && (
-                        current.efficiency,
-                        current.transparency,
-                        current.helpfulness,
-                        current.resolved,
-                    ) == (
-                        new.efficiency,
-                        new.transparency,
-                        new.helpfulness,
-                        new.resolved,
-                    )
-                    && current.comment == new.comment;
+                    && recorded_answers_match(
+                        &current,
+                        &Answers {
+                            satisfaction: new.satisfaction,
+                            trust: new.trust,
+                            effectiveness: new.effectiveness,
+                            ease: new.ease,
+                            efficiency: new.efficiency,
+                            transparency: new.transparency,
+                            helpfulness: new.helpfulness,
+                            resolved: new.resolved,
+                            comment: new.comment.clone(),
+                        },
+                    );
                 if same {
                     RowOutcome::Unchanged(current.id)
                 } else {
@@ -530,4 +942,34 @@ pub fn mark_answered_invitations(
     )
     .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(interaction_ids)
     .execute(connection)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_have_one_shape_and_links_one_form() {
+        let (token, hash) = mint_token();
+        assert!(looks_like_token(&token), "{token}");
+        assert_eq!(hash, token_hash(&token));
+        assert_ne!(mint_token().0, token);
+        for not_a_token in [
+            "",
+            "bms_",
+            "bms_short",
+            "xyz_0000000000000000000000000000000000000000000",
+        ] {
+            assert!(!looks_like_token(not_a_token), "{not_a_token}");
+        }
+        assert!(!looks_like_token(&format!("{token}/")));
+        let links = SurveyLinks::new(Some("https://survey.example.gov/".into()));
+        assert_eq!(
+            links.link("bms_x").as_deref(),
+            Some("https://survey.example.gov/s/bms_x")
+        );
+        assert_eq!(SurveyLinks::new(None).link("bms_x"), None);
+        assert!(check_link_days("days", 90).is_ok());
+        assert!(check_link_days("days", 0).is_err());
+    }
 }

@@ -179,6 +179,11 @@ fn query_cases(world: &World) -> Vec<QueryCase> {
             totals: &[],
         },
         list("auditEvents", AUDIT, &[]),
+        list(
+            "legalHolds",
+            AUDIT,
+            &[(Role::Auditor, 1), (Role::Admin, 1)],
+        ),
         QueryCase {
             field: "verifyAuditChain",
             query: "{ verifyAuditChain { ok } }".into(),
@@ -207,6 +212,7 @@ fn mutation_cases(world: &World) -> Vec<MutationCase> {
     let other_agent = world.other_agent_id.clone();
     let assignment = world.assignment_id.clone();
     let allocation = world.allocation_id.clone();
+    let hold = world.legal_hold_id.clone();
     let case = |field: &'static str, allowed: Option<&'static [Role]>, request: MakeRequest| {
         MutationCase {
             field,
@@ -343,6 +349,26 @@ fn mutation_cases(world: &World) -> Vec<MutationCase> {
             "mutation($id: ID!) { decideResourceAllocation(id: $id, approve: true) { status } }".into(),
             json!({ "id": allocation }),
         )
+            }),
+        ),
+        case(
+            "placeLegalHold",
+            Some(ADMIN),
+            Box::new(|who| {
+                (
+                    "mutation($reason: String!) { placeLegalHold(input: { orgUnitCode: \"TEAM-A2\", reason: $reason }) { id active } }".into(),
+                    json!({ "reason": format!("Matter of {who}") }),
+                )
+            }),
+        ),
+        case(
+            "liftLegalHold",
+            Some(ADMIN),
+            Box::new(move |_| {
+                (
+                    "mutation($id: ID!) { liftLegalHold(id: $id, reason: \"Matter closed\") { active } }".into(),
+                    json!({ "id": hold }),
+                )
             }),
         ),
         case(

@@ -1,6 +1,6 @@
 //! A small, fully known world for record tests: the org tree of `TestApp::seed_org`, one user of
 //! every role, a second agent in another office, two customers, three interactions with survey
-//! responses, a course with an assignment, an allocation and a standard.
+//! responses, a course with an assignment, an allocation, a standard and a legal hold.
 
 use std::collections::HashMap;
 
@@ -23,6 +23,8 @@ pub struct World {
     /// The course FCR-101 (addresses FIRST_CONTACT_RESOLUTION).
     pub course_id: String,
     pub allocation_id: String,
+    /// An active legal hold on TEAM-B1, placed by the admin.
+    pub legal_hold_id: String,
 }
 
 impl World {
@@ -164,6 +166,13 @@ pub async fn build(app: &TestApp) -> World {
         json!({}),
     )
     .await;
+    let hold = ok(
+        app,
+        &admin,
+        "mutation { placeLegalHold(input: { orgUnitCode: \"TEAM-B1\", reason: \"Matter 2026-014\" }) { id } }",
+        json!({}),
+    )
+    .await;
     World {
         tokens,
         agent_id,
@@ -183,5 +192,6 @@ pub async fn build(app: &TestApp) -> World {
             .as_str()
             .unwrap()
             .to_owned(),
+        legal_hold_id: hold["placeLegalHold"]["id"].as_str().unwrap().to_owned(),
     }
 }

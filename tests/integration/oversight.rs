@@ -831,7 +831,13 @@ async fn the_oversight_csv_and_html_carry_the_same_report() {
             "unit_training_completed",
             "audit_chain_head_event_id",
             "audit_chain_head_hash",
-            "generated_at"
+            "generated_at",
+            "retention_rules",
+            "retention_last_run_at",
+            "retention_last_run_by",
+            "retention_last_run_erased",
+            "retention_last_run_held",
+            "legal_holds_active"
         ]
     );
     let rows: Vec<Vec<String>> = reader
@@ -869,8 +875,20 @@ async fn the_oversight_csv_and_html_carry_the_same_report() {
     );
     assert_eq!(rows[0][24..29], ["2", "1", "0", "2", "1"]);
     assert_eq!(
-        rows[0][29..],
+        rows[0][29..32],
         [event_id.as_str(), hash.as_str(), generated_at.as_str()]
+    );
+    // Retention: the default rules in force, no run yet, no hold.
+    assert_eq!(
+        rows[0][32..],
+        [
+            "customer_contacts:1095;survey_comments:1095;invitation_tokens:30;sessions:30",
+            "",
+            "",
+            "",
+            "",
+            "0"
+        ]
     );
     // TEAM-Q × WEB: the unit's name survives CSV quoting; one rejection, one completion.
     assert_eq!(
@@ -923,6 +941,10 @@ async fn the_oversight_csv_and_html_carry_the_same_report() {
     // The standard, not met: 60.0% against ≥ 80.0%.
     assert!(html.contains("≥ 80.0%"));
     assert!(html.contains("<span class=\"missed\">not met</span>"));
+    // Records retention: the rules in force, and that none has run yet.
+    assert!(html.contains("<h2>Records retention</h2>"));
+    assert!(html.contains("<tr><td>customer_contacts</td><td>Customer business name, contact name, email and phone; counted from the customer&#39;s last contact</td><td class=\"num\">1,095 days (3 years)</td><td>—</td>"), "{html}");
+    assert!(html.contains("Retention has not run yet."));
     // Nothing is loaded from elsewhere.
     for external in ["<script", "<link", "src=", "url(", "@import"] {
         assert!(

@@ -17,6 +17,8 @@ pub struct Customer {
     pub phone: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When retention erased the contact details (null: never erased).
+    pub contact_details_erased_at: Option<DateTime<Utc>>,
 }
 
 /// A customer to create.

@@ -5,6 +5,7 @@ pub mod allocation;
 pub mod audit_event;
 pub mod customer;
 pub mod interaction;
+pub mod legal_hold;
 pub mod org_unit;
 pub mod session;
 pub mod standard;
@@ -17,6 +18,7 @@ pub use allocation::{NewResourceAllocation, ResourceAllocation, ResourceAllocati
 pub use audit_event::{AuditEvent, NewAuditEvent};
 pub use customer::{Customer, NewCustomer};
 pub use interaction::{Interaction, NewInteraction};
+pub use legal_hold::{LegalHold, NewLegalHold};
 pub use org_unit::{NewOrgUnit, OrgUnit};
 pub use session::{NewRefreshToken, NewSession, RefreshToken, Session};
 pub use standard::{NewServiceStandard, ServiceStandard};

@@ -23,6 +23,8 @@ pub struct SurveyInvitation {
     pub token_hash: Option<Vec<u8>>,
     pub responded_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// When retention erased the token hash (the link stopped resolving then, if not before).
+    pub token_erased_at: Option<DateTime<Utc>>,
 }
 
 /// An invitation to create.
@@ -61,6 +63,8 @@ pub struct SurveyResponse {
     pub resolved: Option<bool>,
     pub comment: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When retention erased the comment (null: never erased).
+    pub comment_erased_at: Option<DateTime<Utc>>,
 }
 
 /// A response to record.

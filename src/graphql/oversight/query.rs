@@ -70,8 +70,15 @@ impl OversightQuery {
         ctx.scope().authorize(Action::ReadOversightReport)?;
         let service = &ctx.services().metrics;
         let access = ctx.scope().metrics_access(service.min_cell_size())?;
-        let report =
-            oversight::generate(ctx.database(), service, access, fiscal_year, quarter).await?;
+        let report = oversight::generate(
+            ctx.database(),
+            service,
+            access,
+            &ctx.services().config.retention,
+            fiscal_year,
+            quarter,
+        )
+        .await?;
         Ok(report.into())
     }
 }

@@ -8,6 +8,7 @@ use crate::{
     db::enums::Channel,
     graphql::{
         metrics::types::{MetricValue, ServiceStandardAttainment},
+        retention::types::RetentionStatusView,
         scalars::Date,
     },
     insights::{
@@ -239,6 +240,8 @@ pub struct OversightReportView {
     /// Service standards in force during the quarter, each measured over its own unit and
     /// channel.
     pub standards: Vec<ServiceStandardAttainment>,
+    /// Records retention at generation: the rules in force, active legal holds, the last run.
+    pub retention: RetentionStatusView,
 }
 
 impl From<OversightReport> for OversightReportView {
@@ -260,6 +263,7 @@ impl From<OversightReport> for OversightReportView {
                 .into_iter()
                 .map(ServiceStandardAttainment::from)
                 .collect(),
+            retention: report.retention.into(),
         }
     }
 }

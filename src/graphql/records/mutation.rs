@@ -2,22 +2,17 @@
 //! one-time token), `recordFollowUpAssessment`. Each is one transaction with its audit event.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use rand::RngCore;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{self, Actor, Entry},
     auth::{scope::visible, Action},
     db::{
         enums::{Channel, Outcome, SurveyKind},
-        models::{
-            Interaction, NewSurveyInvitation, NewSurveyResponse, SurveyInvitation, SurveyResponse,
-        },
-        schema::{interactions, survey_invitations, survey_responses},
+        models::{Interaction, NewSurveyResponse, SurveyResponse},
+        schema::{interactions, survey_responses},
     },
     error::AppError,
     graphql::{
@@ -27,7 +22,7 @@ use crate::{
     },
     records::{
         interactions::{audit_image, record_batch, CustomerSubmission, InteractionSubmission},
-        surveys::{check_kind_fits_channel, Answers},
+        surveys::{self, check_kind_fits_channel, Answers},
         RowOutcome,
     },
 };
@@ -117,7 +112,7 @@ impl From<SurveyAnswersInput> for Answers {
             transparency: input.transparency,
             helpfulness: input.helpfulness,
             resolved: input.resolved,
-            comment: input.comment.filter(|comment| !comment.trim().is_empty()),
+            comment: surveys::normalise_comment(input.comment),
         }
     }
 }
@@ -136,6 +131,9 @@ pub struct CreateSurveyInvitationPayload {
     pub invitation: SurveyInvitationType,
     /// The one-time token for the customer's survey link. Shown only now; only its hash is kept.
     pub token: String,
+    /// The customer's link, `PUBLIC_BASE_URL/s/TOKEN`, to send as it is; null when the server
+    /// has no public base URL (production without `PUBLIC_BASE_URL`).
+    pub link: Option<String>,
 }
 
 /// The result of `submitSurveyResponse`: deliberately says nothing about the interaction.
@@ -144,9 +142,6 @@ pub struct SubmitSurveyResponsePayload {
     pub accepted: bool,
     pub kind: SurveyKind,
 }
-
-const INVALID_SURVEY_TOKEN: &str =
-    "this survey link is not valid: it may have expired or already been used";
 
 #[derive(Default)]
 pub struct RecordsMutation;
@@ -209,7 +204,8 @@ impl RecordsMutation {
         })
     }
 
-    /// Creates a one-time survey invitation for an interaction and returns its token once.
+    /// Creates a one-time survey invitation for an interaction and returns its token and the
+    /// customer's link once (only the token's hash is kept).
     async fn create_survey_invitation(
         &self,
         ctx: &Context<'_>,
@@ -217,59 +213,30 @@ impl RecordsMutation {
         kind: SurveyKind,
         #[graphql(default = 14, desc = "Days until the link expires (1–90).")] expires_in_days: i32,
     ) -> Result<CreateSurveyInvitationPayload> {
-        let principal = ctx.scope().authorize(Action::RecordInteractions)?.clone();
+        let principal = ctx.scope().authorize(Action::RecordInteractions)?;
+        let actor = Actor::user(principal.user_id, principal.role);
         let interaction_id = parse_id("interactionId", &interaction_id)?;
-        if !(1..=90).contains(&expires_in_days) {
-            return Err(AppError::bad_input("expiresInDays", "must be from 1 to 90").into());
-        }
-        let request_id = ctx.request_id();
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let token = format!("bms_{}", URL_SAFE_NO_PAD.encode(bytes));
-        let token_hash = Sha256::digest(token.as_bytes()).to_vec();
-        let invitation = ctx
-            .database()
-            .transaction(move |connection| {
-                let channel: Channel = interactions::table
-                    .find(interaction_id)
-                    .select(interactions::channel)
-                    .first(connection)
-                    .optional()?
-                    .ok_or_else(|| AppError::NotFound(format!("no interaction {interaction_id}")))?;
-                check_kind_fits_channel(kind, channel)?;
-                let sent_at = Utc::now();
-                let invitation: SurveyInvitation = diesel::insert_into(survey_invitations::table)
-                    .values(NewSurveyInvitation {
-                        source: None,
-                        external_id: None,
-                        interaction_id,
-                        kind,
-                        sent_at,
-                        expires_at: Some(sent_at + chrono::Duration::days(i64::from(expires_in_days))),
-                        token_hash: Some(token_hash),
-                        responded_at: None,
-                    })
-                    .returning(SurveyInvitation::as_returning())
-                    .get_result(connection)?;
-                audit::record(
-                    connection,
-                    Entry::new(Actor::user(principal.user_id, principal.role), "survey_invitation.create", "survey_invitation")
-                        .entity_id(invitation.id)
-                        .after(json!({ "interaction_id": interaction_id, "kind": kind, "expires_at": invitation.expires_at }))
-                        .request_id(request_id),
-                )?;
-                Ok(invitation)
-            })
-            .await?;
+        let created = surveys::create_invitation(
+            ctx.database(),
+            &ctx.services().survey_links,
+            actor,
+            interaction_id,
+            kind,
+            expires_in_days,
+            ctx.request_id(),
+        )
+        .await?;
         Ok(CreateSurveyInvitationPayload {
-            invitation: SurveyInvitationType(invitation),
-            token,
+            invitation: SurveyInvitationType(created.invitation),
+            token: created.token,
+            link: created.link,
         })
     }
 
-    /// The public survey page's submission: no sign-in, a one-time token instead. Unknown,
-    /// expired and already-used tokens are refused alike; each client address may submit a
-    /// limited number of times per minute.
+    /// The public survey's submission over GraphQL (the hosted page at `/s/{token}` uses the
+    /// same rules): no sign-in, a one-time token instead. Unknown, expired and already-used
+    /// tokens are refused alike; each client address may submit a limited number of times per
+    /// minute.
     async fn submit_survey_response(
         &self,
         ctx: &Context<'_>,
@@ -277,66 +244,18 @@ impl RecordsMutation {
         answers: SurveyAnswersInput,
     ) -> Result<SubmitSurveyResponsePayload> {
         let services = ctx.services();
-        services
-            .survey_limit
-            .check(ctx.database(), &ctx.request().client_address)
-            .await?;
-        let answers = Answers::from(answers);
-        answers.validate()?;
-        let token_hash = Sha256::digest(token.as_bytes()).to_vec();
-        let request_id = ctx.request_id();
-        let kind = ctx
-            .database()
-            .transaction(move |connection| {
-                let now = Utc::now();
-                // Claiming the invitation and checking it are one statement, so two concurrent
-                // submissions of the same token cannot both succeed.
-                let claimed: Option<SurveyInvitation> = diesel::update(survey_invitations::table)
-                    .filter(survey_invitations::token_hash.eq(&token_hash))
-                    .filter(survey_invitations::responded_at.is_null())
-                    .filter(survey_invitations::expires_at.gt(now))
-                    .set(survey_invitations::responded_at.eq(now))
-                    .returning(SurveyInvitation::as_returning())
-                    .get_result(connection)
-                    .optional()?;
-                let Some(invitation) = claimed else {
-                    return Err(AppError::NotFound(INVALID_SURVEY_TOKEN.into()));
-                };
-                let response: SurveyResponse = diesel::insert_into(survey_responses::table)
-                    .values(NewSurveyResponse {
-                        source: None,
-                        external_id: None,
-                        kind: invitation.kind,
-                        interaction_id: invitation.interaction_id,
-                        invitation_id: Some(invitation.id),
-                        recorded_by: None,
-                        submitted_at: now,
-                        satisfaction: answers.satisfaction,
-                        trust: answers.trust,
-                        effectiveness: answers.effectiveness,
-                        ease: answers.ease,
-                        efficiency: answers.efficiency,
-                        transparency: answers.transparency,
-                        helpfulness: answers.helpfulness,
-                        resolved: answers.resolved,
-                        comment: answers.comment,
-                    })
-                    .returning(SurveyResponse::as_returning())
-                    .get_result(connection)?;
-                audit::record(
-                    connection,
-                    // The comment may hold PII and is not copied into the audit trail.
-                    Entry::new(Actor::anonymous(), "survey_response.submit", "survey_response")
-                        .entity_id(response.id)
-                        .after(json!({ "invitation_id": invitation.id, "interaction_id": invitation.interaction_id, "kind": invitation.kind }))
-                        .request_id(request_id),
-                )?;
-                Ok(invitation.kind)
-            })
-            .await?;
+        let submitted = surveys::submit_with_token(
+            ctx.database(),
+            &services.survey_limit,
+            &ctx.request().client_address,
+            &token,
+            Answers::from(answers),
+            ctx.request_id(),
+        )
+        .await?;
         Ok(SubmitSurveyResponsePayload {
             accepted: true,
-            kind,
+            kind: submitted.kind,
         })
     }
 
@@ -383,17 +302,7 @@ impl RecordsMutation {
                         .optional()?;
                     if let Some(existing) = existing {
                         let same = existing.interaction_id == interaction_id
-                            && Answers {
-                                satisfaction: existing.satisfaction,
-                                trust: existing.trust,
-                                effectiveness: existing.effectiveness,
-                                ease: existing.ease,
-                                efficiency: existing.efficiency,
-                                transparency: existing.transparency,
-                                helpfulness: existing.helpfulness,
-                                resolved: existing.resolved,
-                                comment: existing.comment.clone(),
-                            } == answers;
+                            && surveys::recorded_answers_match(&existing, &answers);
                         return if same {
                             Ok(existing)
                         } else {

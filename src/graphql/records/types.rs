@@ -184,6 +184,12 @@ impl CustomerType {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+
+    /// When retention erased the contact details (null: never erased; details that arrive
+    /// with a later contact are kept again from then).
+    async fn contact_details_erased_at(&self) -> Option<DateTime<Utc>> {
+        self.0.contact_details_erased_at
+    }
 }
 
 /// One answered survey: seven 1–5 Likert items (A-11 drivers), "my issue was resolved", and a
@@ -253,6 +259,11 @@ impl SurveyResponseType {
         self.0.comment.as_deref()
     }
 
+    /// When retention erased the comment (null: never erased).
+    async fn comment_erased_at(&self) -> Option<DateTime<Utc>> {
+        self.0.comment_erased_at
+    }
+
     /// Whether this came through a one-time survey invitation.
     async fn invitation_id(&self) -> Option<ID> {
         self.0.invitation_id.map(|id| ID(id.to_string()))
@@ -303,6 +314,11 @@ impl SurveyInvitationType {
     /// When the survey was answered; null while it is open.
     async fn responded_at(&self) -> Option<DateTime<Utc>> {
         self.0.responded_at
+    }
+
+    /// When retention erased the link's token hash (the link has not resolved since).
+    async fn token_erased_at(&self) -> Option<DateTime<Utc>> {
+        self.0.token_erased_at
     }
 
     async fn interaction(&self, ctx: &Context<'_>) -> Result<InteractionType> {
