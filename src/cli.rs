@@ -45,6 +45,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether this is `serve --demo` (which defaults to the developer environment).
+    pub fn is_demo(&self) -> bool {
+        matches!(self.command, Command::Serve { demo: true })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (GraphQL at /graphql).
@@ -194,7 +201,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         .build()
         .context("could not start the async runtime")?;
     let result = runtime.block_on(async {
-        environment
+        let applied = environment
             .database
             .migrate()
             .await
@@ -205,7 +212,14 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 serve(config, environment.database.clone(), &secrets, demo).await
             }
             Command::Migrate => {
-                println!("migrations are up to date");
+                if applied.is_empty() {
+                    println!("migrations are up to date: nothing to apply");
+                } else {
+                    println!("applied {} migration(s):", applied.len());
+                    for version in &applied {
+                        println!("  {version}");
+                    }
+                }
                 Ok(())
             }
             Command::User {
@@ -411,7 +425,7 @@ pub fn open_environment(config: &Config) -> anyhow::Result<DatabaseEnvironment> 
     let options = PoolOptions::from_config(config);
     match &config.database_url {
         Some(url) => Ok(DatabaseEnvironment {
-            database: Database::connect_lazily(url, &options),
+            database: Database::connect_lazily(secrecy::ExposeSecret::expose_secret(url), &options),
             cluster: None,
         }),
         None => {

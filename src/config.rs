@@ -9,7 +9,7 @@
 //! | `DATA_DIR` | `./.bac-metrics` | Folder for the private cluster, the generated secrets and demo state. |
 //! | `BIND` | `127.0.0.1:8080` | Address the HTTP server listens on. |
 //! | `HTTP_WORKERS` | one per CPU | HTTP worker threads. |
-//! | `APP_ENV` | `development` | `production` turns off GraphiQL, introspection and field suggestions. |
+//! | `APP_ENV` | `production` | `development` turns on GraphiQL, introspection and field suggestions (and, without `PUBLIC_BASE_URL`, survey links to this server). `serve --demo` defaults to `development`. |
 //! | `JWT_SECRET` | unset | HS256 signing secret (≥ 32 bytes). Unset with a private cluster: generated once and kept in `DATA_DIR`. Required with `DATABASE_URL`. |
 //! | `PSEUDONYM_KEY` | unset | Key (≥ 32 bytes) of the keyed hash that turns `customer_ref` into the pseudonym non-PII roles see. Unset: like `JWT_SECRET`. |
 //! | `IMPORT_BATCH_SIZE` | `10000` | Rows written per transaction by bulk imports (at most 50,000). Larger batches amortise the per-statement work of the metric rollups. |
@@ -25,6 +25,7 @@
 //! | `JWT_AUDIENCE` | `bac-metrics-api` | `aud` claim minted and required. |
 //! | `ACCESS_TOKEN_TTL_SECONDS` | `900` | Lifetime of an access token. |
 //! | `REFRESH_TOKEN_TTL_SECONDS` | `1209600` | Lifetime of a refresh token and of a login session (14 days). |
+//! | `SESSION_MAX_LIFETIME_SECONDS` | `2592000` | Absolute lifetime of a login session (30 days): refreshing slides a session forward, never past this; then the user signs in again. |
 //! | `JWT_LEEWAY_SECONDS` | `10` | Clock skew allowed on `exp`/`nbf`/`iat` (at most 30). |
 //! | `MAX_BODY_BYTES` | `1048576` | Largest GraphQL request body accepted. |
 //! | `GRAPHQL_MAX_DEPTH` | `16` | Deepest selection set accepted (GraphiQL's introspection needs 13). |
@@ -87,6 +88,7 @@
 use std::{env, net::SocketAddr, path::PathBuf, time::Duration};
 
 use chrono_tz::Tz;
+use secrecy::SecretString;
 use thiserror::Error;
 
 pub mod web;
@@ -120,14 +122,17 @@ pub enum LogFormat {
 /// JWT settings shared by minting and verification.
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
-    /// The HS256 secret; `None` means "generate and keep one in `DATA_DIR`".
-    pub secret: Option<Vec<u8>>,
+    /// The HS256 secret; `None` means "generate and keep one in `DATA_DIR`". Redacted in
+    /// `Debug` output, like every secret.
+    pub secret: Option<SecretString>,
     /// Key of the customer pseudonym; `None` means "generate and keep one in `DATA_DIR`".
-    pub pseudonym_key: Option<Vec<u8>>,
+    pub pseudonym_key: Option<SecretString>,
     pub issuer: String,
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// Absolute lifetime of a session, however often it is refreshed.
+    pub session_max_lifetime: Duration,
     pub leeway_seconds: u64,
 }
 
@@ -237,7 +242,8 @@ pub struct RetentionSettings {
 /// Everything the application needs to know about its surroundings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub database_url: Option<String>,
+    /// May hold a password: redacted in `Debug` output.
+    pub database_url: Option<SecretString>,
     pub data_dir: PathBuf,
     pub bind: SocketAddr,
     pub http_workers: Option<usize>,
@@ -273,17 +279,29 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment. Without `APP_ENV` the server runs as in production
+    /// (no GraphiQL, introspection or field suggestions): forgetting the variable must not
+    /// open developer tools to the public.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Like [`Config::from_env`], for `serve --demo`: without `APP_ENV` it is a developer's
+    /// machine, so the developer tools are on.
+    pub fn from_env_for_demo() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| {
+            env::var(name)
+                .ok()
+                .or_else(|| (name == "APP_ENV").then(|| "development".to_owned()))
+        })
     }
 
     /// Reads configuration through `lookup`, so tests can supply their own variables.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let environment = match get("APP_ENV").as_deref() {
-            None | Some("development") => Environment::Development,
-            Some("production") => Environment::Production,
+            None | Some("production") => Environment::Production,
+            Some("development") => Environment::Development,
             Some(other) => {
                 return Err(ConfigError {
                     name: "APP_ENV",
@@ -299,7 +317,7 @@ impl Config {
                     problem: "must be at least 32 bytes long".into(),
                 })
             }
-            Some(secret) => Some(secret.into_bytes()),
+            Some(secret) => Some(SecretString::from(secret)),
         };
         let pseudonym_key = match get("PSEUDONYM_KEY") {
             None => None,
@@ -309,7 +327,7 @@ impl Config {
                     problem: "must be at least 32 bytes long".into(),
                 })
             }
-            Some(key) => Some(key.into_bytes()),
+            Some(key) => Some(SecretString::from(key)),
         };
         let leeway_seconds = parse(&get, "JWT_LEEWAY_SECONDS", 10u64)?;
         if leeway_seconds > 30 {
@@ -353,7 +371,7 @@ impl Config {
             }
         };
         Ok(Self {
-            database_url: get("DATABASE_URL"),
+            database_url: get("DATABASE_URL").map(SecretString::from),
             data_dir: get("DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".bac-metrics")),
@@ -373,6 +391,7 @@ impl Config {
                     "REFRESH_TOKEN_TTL_SECONDS",
                     14 * 24 * 3600,
                 )?),
+                session_max_lifetime: seconds(&get, "SESSION_MAX_LIFETIME_SECONDS", 30 * 24 * 3600)?,
                 leeway_seconds,
             },
             workloads: WorkloadBudgets {
@@ -647,8 +666,26 @@ mod tests {
         assert_eq!(config.reporting.time_zone, chrono_tz::America::New_York);
         assert_eq!(config.reporting.fiscal_year_start_month, 7);
         assert_eq!(config.reporting.min_cell_size, 10);
-        assert!(config.developer_tools_enabled());
+        // Forgetting APP_ENV must not open developer tools to the public.
+        assert!(!config.developer_tools_enabled());
         assert!(config.database_url.is_none());
+        let development = config_with(&[("APP_ENV", "development")]).unwrap();
+        assert!(development.developer_tools_enabled());
+    }
+
+    #[test]
+    fn debug_output_redacts_every_secret() {
+        let config = config_with(&[
+            ("JWT_SECRET", "jwt-secret-that-is-long-enough-0123456789"),
+            ("PSEUDONYM_KEY", "pseudonym-key-that-is-long-enough-012345"),
+            ("DATABASE_URL", "postgres://bac:hunter2-password@db.example/bac"),
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        for secret in ["jwt-secret-that", "pseudonym-key-that", "hunter2"] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+        assert!(printed.contains("REDACTED"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::{fs, io::Write, os::unix::fs::OpenOptionsExt, path::Path};
 
 use anyhow::{bail, Context};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
 
@@ -45,13 +46,13 @@ impl Secrets {
 }
 
 fn one(
-    configured: Option<&Vec<u8>>,
+    configured: Option<&SecretString>,
     variable: &str,
     path: &Path,
     may_generate: bool,
 ) -> anyhow::Result<Vec<u8>> {
     if let Some(secret) = configured {
-        return Ok(secret.clone());
+        return Ok(secret.expose_secret().as_bytes().to_vec());
     }
     if !may_generate {
         bail!("{variable} must be set (at least 32 bytes) when DATABASE_URL is used");

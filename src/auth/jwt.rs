@@ -141,8 +141,14 @@ impl JwtKeys {
         encode(header, claims, &self.encoding).expect("signing with an in-memory key cannot fail")
     }
 
-    /// Checks signature, algorithm and claims.
+    /// Checks the header, signature, algorithm and claims.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenRejection> {
+        // RFC 7515 §4.1.11: a header naming critical extensions the recipient does not
+        // understand must be refused. We understand none, and the decoder ignores unknown
+        // header fields, so `crit` is checked here.
+        if header_has_crit(token) {
+            return Err(TokenRejection::Invalid);
+        }
         let data =
             decode::<Claims>(token, &self.decoding, &self.validation).map_err(
                 |error| match error.kind() {
@@ -162,6 +168,21 @@ impl JwtKeys {
     }
 }
 
+/// Whether the token's header carries a `crit` member (or cannot be read at all: the decoder
+/// refuses those anyway).
+fn header_has_crit(token: &str) -> bool {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let Some(encoded) = token.split('.').next() else {
+        return false;
+    };
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(encoded.trim_end_matches('=')) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes)
+        .map(|header| header.contains_key("crit"))
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,12 +197,34 @@ mod tests {
             audience: "bac-metrics-api".into(),
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(3600),
+            session_max_lifetime: Duration::from_secs(7200),
             leeway_seconds: 10,
         }
     }
 
     fn keys() -> JwtKeys {
         JwtKeys::new(b"0123456789abcdef0123456789abcdef", &settings())
+    }
+
+    #[test]
+    fn a_header_with_critical_extensions_is_refused() {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        let keys = keys();
+        let minted = keys.mint(7, Role::Agent, Uuid::new_v4(), Duration::from_secs(60));
+        let parts: Vec<&str> = minted.token.split('.').collect();
+        // The same claims under a header that names an extension, correctly signed.
+        let header = URL_SAFE_NO_PAD
+            .encode(r#"{"alg":"HS256","typ":"JWT","crit":["exp-ext"],"exp-ext":1}"#);
+        let signing_input = format!("{header}.{}", parts[1]);
+        let signature = jsonwebtoken::crypto::sign(
+            signing_input.as_bytes(),
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+            Algorithm::HS256,
+        )
+        .unwrap();
+        let token = format!("{signing_input}.{signature}");
+        assert_eq!(keys.verify(&token), Err(TokenRejection::Invalid));
+        assert!(keys.verify(&minted.token).is_ok());
     }
 
     #[test]

@@ -222,6 +222,7 @@ impl AuthService {
         }
         let token_hash = hash_refresh_token(refresh_token);
         let refresh_ttl = self.settings.refresh_ttl;
+        let max_lifetime = self.settings.session_max_lifetime;
         let outcome = database
             .for_workload(Workload::Authentication)
             .transaction(move |connection| {
@@ -260,7 +261,8 @@ impl AuthService {
                     )?;
                     return Ok(Outcome::Reused);
                 };
-                let (session_revoked, session_expires_at, user): (
+                let (session_created, session_revoked, session_expires_at, user): (
+                    DateTime<Utc>,
                     Option<DateTime<Utc>>,
                     DateTime<Utc>,
                     User,
@@ -268,20 +270,26 @@ impl AuthService {
                     .inner_join(users::table)
                     .filter(sessions::id.eq(session_id))
                     .select((
+                        sessions::created_at,
                         sessions::revoked_at,
                         sessions::expires_at,
                         User::as_select(),
                     ))
                     .first(connection)?;
+                // Refreshing slides the session forward, but never past its absolute end: a
+                // stolen refresh token cannot keep a session alive forever.
+                let absolute_end = session_created + max_lifetime;
                 if token_expires_at <= now
                     || session_revoked.is_some()
                     || session_expires_at <= now
+                    || absolute_end <= now
                     || !user.active
                 {
                     return Ok(Outcome::Refused);
                 }
+                let lifetime = refresh_ttl.min((absolute_end - now).to_std().unwrap_or_default());
                 let (next_token, next_expires_at) =
-                    store_refresh_token(connection, session_id, refresh_ttl)?;
+                    store_refresh_token(connection, session_id, lifetime)?;
                 diesel::update(sessions::table.find(session_id))
                     .set(sessions::expires_at.eq(next_expires_at))
                     .execute(connection)?;

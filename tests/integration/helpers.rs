@@ -167,6 +167,8 @@ impl TestApp {
             ("HTTP_WORKERS".into(), "1".into()),
             ("DATABASE_POOL_SIZE".into(), "4".into()),
             ("DATABASE_CHECKOUT_TIMEOUT_MS".into(), "2000".into()),
+            // Tests see the developer tools unless they ask for production.
+            ("APP_ENV".into(), "development".into()),
         ];
         for (name, value) in variables {
             pairs.retain(|(existing, _)| existing != name);
