@@ -570,6 +570,11 @@ pub async fn seed_synthetic(
         "--until must be a day before today ({today} in {time_zone}): interactions cannot lie in the future"
     );
     let first_day = last_day - chrono::Days::new(u64::from(options.days - 1));
+    // The records' own rule: nothing this program measures happened before 2000.
+    anyhow::ensure!(
+        first_day.and_hms_opt(12, 0, 0).is_some_and(|noon| noon.and_utc() > crate::domain::EventTime::earliest()),
+        "--days reaches back to {first_day}, before 2000-01-02: choose fewer days or a later --until"
+    );
     let organisation = synthetic::Organisation::sized_for(options.interactions, options.days);
     let context = import::ImportContext {
         actor: Actor::operator(),

@@ -391,7 +391,11 @@ impl Config {
                     "REFRESH_TOKEN_TTL_SECONDS",
                     14 * 24 * 3600,
                 )?),
-                session_max_lifetime: seconds(&get, "SESSION_MAX_LIFETIME_SECONDS", 30 * 24 * 3600)?,
+                session_max_lifetime: seconds(
+                    &get,
+                    "SESSION_MAX_LIFETIME_SECONDS",
+                    30 * 24 * 3600,
+                )?,
                 leeway_seconds,
             },
             workloads: WorkloadBudgets {
@@ -678,7 +682,10 @@ mod tests {
         let config = config_with(&[
             ("JWT_SECRET", "jwt-secret-that-is-long-enough-0123456789"),
             ("PSEUDONYM_KEY", "pseudonym-key-that-is-long-enough-012345"),
-            ("DATABASE_URL", "postgres://bac:hunter2-password@db.example/bac"),
+            (
+                "DATABASE_URL",
+                "postgres://bac:hunter2-password@db.example/bac",
+            ),
         ])
         .unwrap();
         let printed = format!("{config:?}");

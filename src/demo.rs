@@ -25,7 +25,7 @@ use crate::{
     error::AppResult,
     import::{ImportContext, ImportKind},
     records::{
-        interactions::{CustomerSubmission, InteractionSubmission},
+        interactions::{CustomerDetails, InteractionSubmission},
         surveys::{InvitationSubmission, ResponseSubmission},
     },
     synthetic::{self, Generator, GeneratorSettings, Organisation},
@@ -176,29 +176,28 @@ fn optional<T: ToString>(value: Option<T>) -> String {
     value.map(|value| value.to_string()).unwrap_or_default()
 }
 
-/// An interaction as a row of the interactions file (DESIGN §7).
+/// An interaction as a row of the interactions file.
 fn interaction_cells(row: &InteractionSubmission) -> Vec<String> {
+    let row = row.fields();
     let customer = row.customer.as_ref();
-    let detail = |pick: fn(&CustomerSubmission) -> &Option<String>| {
-        customer
-            .and_then(|customer| pick(customer).clone())
-            .unwrap_or_default()
+    let detail = |pick: fn(&CustomerDetails) -> Option<&str>| {
+        customer.and_then(pick).unwrap_or_default().to_owned()
     };
     vec![
-        row.source.clone(),
-        row.external_id.clone(),
+        row.key.source().to_owned(),
+        row.key.external_id().to_owned(),
         row.channel.as_file_str(),
-        row.org_unit_code.clone(),
-        optional(row.agent_email.as_ref()),
-        optional(customer.map(|customer| &customer.customer_ref)),
-        detail(|customer| &customer.business_name),
-        detail(|customer| &customer.contact_name),
-        detail(|customer| &customer.email),
-        detail(|customer| &customer.phone),
-        optional(row.topic_code.as_ref()),
-        row.started_at.to_rfc3339(),
-        optional(row.wait_seconds),
-        optional(row.handle_seconds),
+        row.org_unit.to_string(),
+        optional(row.agent.as_ref()),
+        detail(|customer| Some(customer.reference.as_str())),
+        detail(|customer| customer.business_name.as_ref().map(|name| name.as_str())),
+        detail(|customer| customer.contact_name.as_ref().map(|name| name.as_str())),
+        detail(|customer| customer.email.as_ref().map(|email| email.as_str())),
+        detail(|customer| customer.phone.as_ref().map(|phone| phone.as_str())),
+        optional(row.topic.as_ref()),
+        row.started_at.get().to_rfc3339(),
+        optional(row.wait.map(|seconds| seconds.get())),
+        optional(row.handle.map(|seconds| seconds.get())),
         row.transfers.to_string(),
         row.abandoned.to_string(),
         optional(row.outcome.map(|outcome| outcome.as_db_str())),
@@ -207,48 +206,38 @@ fn interaction_cells(row: &InteractionSubmission) -> Vec<String> {
 
 /// An invitation as a row of the survey-invitations file.
 fn invitation_cells(row: &InvitationSubmission) -> Vec<String> {
-    survey_cells(
-        [&row.source, &row.external_id],
-        [&row.interaction_source, &row.interaction_external_id],
-        row.kind,
-        row.sent_at,
-    )
+    survey_cells(&row.key, &row.interaction, row.kind, row.sent_at.get())
 }
 
 /// A response as a row of the survey-responses file.
 fn response_cells(row: &ResponseSubmission) -> Vec<String> {
     let answers = &row.answers;
-    let mut cells = survey_cells(
-        [&row.source, &row.external_id],
-        [&row.interaction_source, &row.interaction_external_id],
-        row.kind,
-        row.submitted_at,
+    let mut cells = survey_cells(&row.key, &row.interaction, row.kind, row.submitted_at.get());
+    cells.extend(
+        crate::domain::LikertItem::ALL
+            .into_iter()
+            .map(|item| optional(answers.get(item).map(|answer| answer.get()))),
     );
-    cells.extend([
-        optional(answers.satisfaction),
-        optional(answers.trust),
-        optional(answers.effectiveness),
-        optional(answers.ease),
-        optional(answers.efficiency),
-        optional(answers.transparency),
-        optional(answers.helpfulness),
-        optional(answers.resolved),
-        optional(answers.comment.as_ref()),
-    ]);
+    cells.extend([optional(answers.resolved()), optional(answers.comment())]);
     cells
 }
 
 /// The cells both survey files start with: the record's key, its interaction's key, the kind
 /// and when it was sent or submitted.
 fn survey_cells(
-    key: [&String; 2],
-    interaction_key: [&String; 2],
+    key: &crate::domain::ExternalKey,
+    interaction: &crate::domain::ExternalKey,
     kind: SurveyKind,
     at: DateTime<Utc>,
 ) -> Vec<String> {
-    let mut cells: Vec<String> = key.into_iter().chain(interaction_key).cloned().collect();
-    cells.extend([kind.as_file_str(), at.to_rfc3339()]);
-    cells
+    vec![
+        key.source().to_owned(),
+        key.external_id().to_owned(),
+        interaction.source().to_owned(),
+        interaction.external_id().to_owned(),
+        kind.as_file_str(),
+        at.to_rfc3339(),
+    ]
 }
 
 /// Training courses and assignments, resource allocations and service standards.

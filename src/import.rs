@@ -25,6 +25,8 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
+
+use crate::domain::{EventTime, ExternalKey};
 use diesel::{pg::PgConnection, prelude::*, Connection};
 use serde::Serialize;
 use serde_json::json;
@@ -38,20 +40,24 @@ use crate::{
         schema::{org_units, topics, users},
         Database,
     },
-    domain::text::{check_storable, quote},
+    domain::{
+        parse_boolean, parse_count,
+        text::{check_storable, quote},
+        Answers, Code, CustomerRef, Email, Likert, LikertItem, Name, Phone, RawAnswers, Seconds,
+    },
     error::{AppError, AppResult},
     records::{
         check_code,
         interactions::{
-            record_batch, record_customers, CustomerCache, CustomerSubmission,
-            InteractionSubmission,
+            record_batch, record_customers, Author, CustomerCache, CustomerDetails,
+            InteractionFields, InteractionSubmission, MAX_TRANSFERS,
         },
         surveys::{
             issue_links_for_new_invitations, mark_answered_invitations, record_invitation_batch,
-            record_response_batch, Answers, InvitationSubmission, IssuedLink, LinkIssuing,
+            record_response_batch, InvitationSubmission, IssuedLink, LinkIssuing,
             ResponseSubmission,
         },
-        RowOutcome,
+        FieldNames, RowOutcome,
     },
 };
 
@@ -153,27 +159,14 @@ impl ImportKind {
         }
     }
 
-    /// Columns that must be present in a CSV header (the others may be left out).
-    fn required_columns(self) -> &'static [&'static str] {
+    /// Columns a CSV header may leave out: contact details (a sending system may not hold
+    /// them) and survey comments. Every other column must be there — a missing one would
+    /// silently read as empty, and turn a measured value into a default.
+    pub fn optional_columns(self) -> &'static [&'static str] {
         match self {
-            ImportKind::OrgUnits | ImportKind::Topics => &["code", "name"],
-            ImportKind::Users => &["email", "display_name", "role", "org_unit_code"],
-            ImportKind::Interactions => &[
-                "source",
-                "external_id",
-                "channel",
-                "org_unit_code",
-                "started_at",
-            ],
-            ImportKind::SurveyInvitations => self.columns(),
-            ImportKind::SurveyResponses => &[
-                "source",
-                "external_id",
-                "interaction_source",
-                "interaction_external_id",
-                "kind",
-                "submitted_at",
-            ],
+            ImportKind::Interactions => &["business_name", "contact_name", "email", "phone"],
+            ImportKind::SurveyResponses => &["comment"],
+            _ => &[],
         }
     }
 
@@ -272,10 +265,14 @@ pub struct ImportReport {
     pub conflicts: u64,
     pub rejected: u64,
     pub batches: u64,
-    /// Conflicting rows (at most [`MAX_LISTED_ISSUES`]).
+    /// Conflicting rows: the first [`MAX_LISTED_ISSUES`] by line.
     pub conflict_rows: Vec<RowIssue>,
-    /// Rejected rows (at most [`MAX_LISTED_ISSUES`]).
+    /// True when there were more conflicts than `conflict_rows` lists.
+    pub conflict_rows_truncated: bool,
+    /// Rejected rows: the first [`MAX_LISTED_ISSUES`] by line.
     pub rejected_rows: Vec<RowIssue>,
+    /// True when there were more rejected rows than `rejected_rows` lists.
+    pub rejected_rows_truncated: bool,
     /// With [`InvitationLinks`]: the link of every invitation this import created, by line —
     /// shown this once. Absent when links were not asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,7 +290,9 @@ impl ImportReport {
             rejected: 0,
             batches: 0,
             conflict_rows: Vec::new(),
+            conflict_rows_truncated: false,
             rejected_rows: Vec::new(),
+            rejected_rows_truncated: false,
             links: None,
         }
     }
@@ -313,16 +312,15 @@ impl ImportReport {
 
     fn reject(&mut self, line: u64, error: &AppError) {
         self.rejected += 1;
-        if self.rejected_rows.len() < MAX_LISTED_ISSUES {
-            self.rejected_rows.push(RowIssue {
-                line,
-                field: match error {
-                    AppError::BadUserInput { field, .. } => field.clone(),
-                    _ => None,
-                },
-                reason: error.public_message(),
-            });
-        }
+        let issue = RowIssue {
+            line,
+            field: match error {
+                AppError::BadUserInput { field, .. } => field.clone(),
+                _ => None,
+            },
+            reason: error.public_message(),
+        };
+        self.rejected_rows_truncated |= keep_first(&mut self.rejected_rows, issue);
     }
 
     fn tally(&mut self, line: u64, outcome: &RowOutcome) {
@@ -331,17 +329,34 @@ impl ImportReport {
             RowOutcome::Unchanged(_) => self.unchanged += 1,
             RowOutcome::Conflict { message, .. } => {
                 self.conflicts += 1;
-                if self.conflict_rows.len() < MAX_LISTED_ISSUES {
-                    self.conflict_rows.push(RowIssue {
-                        line,
-                        field: None,
-                        reason: message.clone(),
-                    });
-                }
+                let issue = RowIssue {
+                    line,
+                    field: None,
+                    reason: message.clone(),
+                };
+                self.conflict_rows_truncated |= keep_first(&mut self.conflict_rows, issue);
             }
             RowOutcome::Rejected(error) => self.reject(line, error),
         }
     }
+}
+
+/// Adds `issue` to `issues`, keeping the [`MAX_LISTED_ISSUES`] with the smallest line numbers
+/// (parallel writers report batches out of file order). Returns whether an issue was dropped.
+fn keep_first(issues: &mut Vec<RowIssue>, issue: RowIssue) -> bool {
+    if issues.len() < MAX_LISTED_ISSUES {
+        issues.push(issue);
+        return false;
+    }
+    let (latest, _) = issues
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, listed)| listed.line)
+        .expect("a full list is not empty");
+    if issue.line < issues[latest].line {
+        issues[latest] = issue;
+    }
+    true
 }
 
 /// Who is importing, for the audit trail, and the limits of the import.
@@ -354,6 +369,16 @@ pub struct ImportContext {
     pub max_line_bytes: usize,
     /// Survey-invitations only: issue a link to every invitation the import creates.
     pub invitation_links: Option<InvitationLinks>,
+}
+
+impl ImportContext {
+    /// Who writes, for the audit events of the records' own modules.
+    pub fn author(&self) -> Author {
+        Author {
+            actor: self.actor.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
 }
 
 /// The longest line read when no limit is configured (`IMPORT_MAX_LINE_BYTES`'s default).
@@ -509,18 +534,19 @@ impl Row {
         self.cell(column).map(str::to_owned)
     }
 
-    fn required(&self, column: &str) -> AppResult<String> {
-        self.text(column)
+    fn required(&self, column: &str) -> AppResult<&str> {
+        self.cell(column)
             .ok_or_else(|| AppError::bad_input(column, "is required"))
     }
 
-    fn parse<T: FromStr>(&self, column: &str, what: &str) -> AppResult<Option<T>> {
-        self.text(column)
-            .map(|value| {
-                value.parse::<T>().map_err(|_| {
-                    AppError::bad_input(column, format!("`{}` is not {what}", quote(&value)))
-                })
-            })
+    /// The cell parsed by `parse` (a domain rule, given the column as the field), if present.
+    fn optional<T>(
+        &self,
+        column: &'static str,
+        parse: impl FnOnce(&str, &str) -> AppResult<T>,
+    ) -> AppResult<Option<T>> {
+        self.cell(column)
+            .map(|value| parse(column, value))
             .transpose()
     }
 
@@ -528,7 +554,7 @@ impl Row {
         &self,
         column: &str,
     ) -> AppResult<Option<T>> {
-        self.text(column)
+        self.cell(column)
             .map(|value| {
                 value
                     .parse::<T>()
@@ -537,33 +563,15 @@ impl Row {
             .transpose()
     }
 
-    fn time(&self, column: &str) -> AppResult<DateTime<Utc>> {
-        let value = self.required(column)?;
-        DateTime::parse_from_rfc3339(&value)
-            .map(|time| time.with_timezone(&Utc))
-            .map_err(|_| {
-                AppError::bad_input(
-                    column,
-                    format!("`{}` is not an RFC 3339 time with offset", quote(&value)),
-                )
-            })
+    fn key(&self, source: &'static str, external_id: &'static str) -> AppResult<ExternalKey> {
+        ExternalKey::parse(
+            (source, self.required(source)?),
+            (external_id, self.required(external_id)?),
+        )
     }
 
-    fn boolean(&self, column: &str) -> AppResult<Option<bool>> {
-        self.text(column)
-            .map(|value| match value.to_ascii_lowercase().as_str() {
-                "true" | "t" | "yes" | "y" | "1" => Ok(true),
-                "false" | "f" | "no" | "n" | "0" => Ok(false),
-                _ => Err(AppError::bad_input(
-                    column,
-                    format!("`{}` is not true or false", quote(&value)),
-                )),
-            })
-            .transpose()
-    }
-
-    fn likert(&self, column: &str) -> AppResult<Option<i16>> {
-        self.parse::<i16>(column, "a whole number from 1 to 5")
+    fn time(&self, column: &'static str, now: DateTime<Utc>) -> AppResult<EventTime> {
+        EventTime::parse_text(column, self.required(column)?, now)
     }
 }
 
@@ -780,32 +788,53 @@ impl<R: Read> RowSource<R> {
     }
 }
 
+/// A CSV header must name every required column of its kind once, in any order (see
+/// [`ImportKind::optional_columns`]): a missing column would silently read as empty cells, a
+/// repeated one would silently shadow the other.
 fn check_columns(kind: ImportKind, headers: &[String]) -> AppResult<()> {
+    let expected = || {
+        let optional = kind.optional_columns();
+        if optional.is_empty() {
+            kind.columns().join(",")
+        } else {
+            format!(
+                "{} (these may be left out: {})",
+                kind.columns().join(","),
+                optional.join(", ")
+            )
+        }
+    };
+    let refuse = |problem: String| {
+        Err(AppError::bad_input(
+            "header",
+            format!(
+                "line 1: {problem} for {kind}; the header must be: {}",
+                expected()
+            ),
+        ))
+    };
     if let Some(unknown) = headers
         .iter()
         .find(|header| !kind.columns().contains(&header.as_str()))
     {
-        return Err(AppError::bad_input(
-            "header",
-            format!(
-                "line 1: unknown column `{}` for {kind} (expected: {})",
-                quote(unknown),
-                kind.columns().join(",")
-            ),
-        ));
+        return refuse(format!("unknown column `{}`", quote(unknown)));
     }
-    if let Some(missing) = kind
-        .required_columns()
+    if let Some((_, repeated)) = headers
         .iter()
-        .find(|column| !headers.iter().any(|header| header == *column))
+        .enumerate()
+        .find(|(position, header)| headers[..*position].contains(header))
     {
-        return Err(AppError::bad_input(
-            "header",
-            format!(
-                "line 1: column `{missing}` is required for {kind} (expected: {})",
-                kind.columns().join(",")
-            ),
-        ));
+        return refuse(format!("column `{repeated}` appears twice"));
+    }
+    let missing: Vec<&str> = kind
+        .columns()
+        .iter()
+        .copied()
+        .filter(|column| !kind.optional_columns().contains(column))
+        .filter(|column| !headers.iter().any(|header| header == column))
+        .collect();
+    if !missing.is_empty() {
+        return refuse(format!("missing column(s) {}", missing.join(", ")));
     }
     Ok(())
 }
@@ -1041,7 +1070,7 @@ fn write_batch(
 ) -> AppResult<Vec<RowOutcome>> {
     let kind = batch.records.kind();
     let attempt = in_transaction(connection, customers, |connection, customers| {
-        let outcomes = batch.records.write(connection, None, customers)?;
+        let outcomes = batch.records.write(connection, None, customers, context)?;
         audit_batch(connection, kind, &batch.lines, &outcomes, context)?;
         let links = issue_links(connection, &batch.lines, &outcomes, context)?;
         Ok((outcomes, links))
@@ -1059,7 +1088,10 @@ fn write_batch(
             let mut outcomes = Vec::with_capacity(batch.lines.len());
             for (position, line) in batch.lines.iter().enumerate() {
                 let single = in_transaction(connection, customers, |connection, customers| {
-                    let outcome = batch.records.write(connection, Some(position), customers)?;
+                    let outcome =
+                        batch
+                            .records
+                            .write(connection, Some(position), customers, context)?;
                     audit_batch(connection, kind, &[*line], &outcome, context)?;
                     let links = issue_links(connection, &[*line], &outcome, context)?;
                     Ok((outcome, links))
@@ -1237,20 +1269,26 @@ impl Records {
         connection: &mut PgConnection,
         only: Option<usize>,
         customers: &mut CustomerCache,
+        context: &ImportContext,
     ) -> AppResult<Vec<RowOutcome>> {
-        let now = Utc::now();
         match self {
             Records::Interactions(parsed) => parsed.write(connection, only, |connection, rows| {
-                record_batch(connection, rows, now, Some(customers))
+                record_batch(
+                    connection,
+                    rows,
+                    FieldNames::File,
+                    &context.author(),
+                    Some(customers),
+                )
             }),
             Records::SurveyInvitations(parsed) => {
                 parsed.write(connection, only, |connection, rows| {
-                    record_invitation_batch(connection, rows, now)
+                    record_invitation_batch(connection, rows, FieldNames::File)
                 })
             }
             Records::SurveyResponses(parsed) => {
                 parsed.write(connection, only, |connection, rows| {
-                    record_responses(connection, rows, now)
+                    record_responses(connection, rows)
                 })
             }
             Records::Reference(kind, rows) => {
@@ -1331,9 +1369,8 @@ impl<T> Parsed<T> {
 fn record_responses(
     connection: &mut PgConnection,
     rows: &[ResponseSubmission],
-    now: DateTime<Utc>,
 ) -> AppResult<Vec<RowOutcome>> {
-    let outcomes = record_response_batch(connection, rows, now)?;
+    let outcomes = record_response_batch(connection, rows, FieldNames::File)?;
     let answered: Vec<i64> = {
         let ids: Vec<i64> = outcomes
             .iter()
@@ -1397,18 +1434,21 @@ pub fn write_prepared_batch(
     context: &ImportContext,
     customers: &mut CustomerCache,
 ) -> AppResult<ImportReport> {
-    let now = Utc::now();
     let kind = batch.kind();
     let lines: Vec<u64> = (first_line..).take(batch.len()).collect();
     let outcomes = in_transaction(connection, customers, |connection, customers| {
         let outcomes = match batch {
-            PreparedBatch::Interactions(rows) => {
-                record_batch(connection, rows, now, Some(customers))?
-            }
+            PreparedBatch::Interactions(rows) => record_batch(
+                connection,
+                rows,
+                FieldNames::File,
+                &context.author(),
+                Some(customers),
+            )?,
             PreparedBatch::SurveyInvitations(rows) => {
-                record_invitation_batch(connection, rows, now)?
+                record_invitation_batch(connection, rows, FieldNames::File)?
             }
-            PreparedBatch::SurveyResponses(rows) => record_responses(connection, rows, now)?,
+            PreparedBatch::SurveyResponses(rows) => record_responses(connection, rows)?,
         };
         audit_batch(connection, kind, &lines, &outcomes, context)?;
         Ok::<_, AppError>(outcomes)
@@ -1424,11 +1464,11 @@ pub fn write_prepared_batch(
 /// batch named.
 pub fn write_customer_batch(
     connection: &mut PgConnection,
-    customers: &[CustomerSubmission],
+    customers: &[CustomerDetails],
     context: &ImportContext,
 ) -> AppResult<u64> {
     connection.transaction(|connection| {
-        let written = record_customers(connection, customers)? as u64;
+        let written = record_customers(connection, customers, &context.author())? as u64;
         audit::record(
             connection,
             Entry::new(context.actor.clone(), "import.batch", "import")
@@ -1458,78 +1498,82 @@ fn one_by_one(
 }
 
 fn parse_interaction(row: &Row) -> AppResult<InteractionSubmission> {
-    let customer = row
-        .text("customer_ref")
-        .map(|customer_ref| CustomerSubmission {
-            customer_ref,
-            business_name: row.text("business_name"),
-            contact_name: row.text("contact_name"),
-            email: row.text("email"),
-            phone: row.text("phone"),
-        });
-    if customer.is_none() {
-        for column in ["business_name", "contact_name", "email", "phone"] {
-            if row.text(column).is_some() {
-                return Err(AppError::bad_input(
-                    column,
-                    "customer details need a customer_ref",
-                ));
+    let now = Utc::now();
+    let customer = match row.cell("customer_ref") {
+        Some(reference) => Some(CustomerDetails {
+            reference: CustomerRef::parse("customer_ref", reference)?,
+            business_name: row.optional("business_name", Name::parse)?,
+            contact_name: row.optional("contact_name", Name::parse)?,
+            email: row.optional("email", Email::parse)?,
+            phone: row.optional("phone", Phone::parse)?,
+        }),
+        None => {
+            for column in ["business_name", "contact_name", "email", "phone"] {
+                if row.cell(column).is_some() {
+                    return Err(AppError::bad_input(
+                        column,
+                        "customer details need a customer_ref",
+                    ));
+                }
             }
+            None
         }
-    }
-    Ok(InteractionSubmission {
-        source: row.required("source")?,
-        external_id: row.required("external_id")?,
+    };
+    let fields = InteractionFields {
+        key: row.key("source", "external_id")?,
         channel: row
             .enumeration::<Channel>("channel")?
             .ok_or_else(|| AppError::bad_input("channel", "is required"))?,
-        org_unit_code: row.required("org_unit_code")?,
-        agent_email: row.text("agent_email"),
+        org_unit: Code::parse("org_unit_code", row.required("org_unit_code")?)?,
+        agent: row.optional("agent_email", Email::parse)?,
         customer,
-        topic_code: row.text("topic_code"),
-        started_at: row.time("started_at")?,
-        wait_seconds: row.parse("wait_seconds", "a whole number of seconds")?,
-        handle_seconds: row.parse("handle_seconds", "a whole number of seconds")?,
-        transfers: row.parse("transfers", "a whole number")?.unwrap_or(0),
-        abandoned: row.boolean("abandoned")?.unwrap_or(false),
+        topic: row.optional("topic_code", Code::parse)?,
+        started_at: row.time("started_at", now)?,
+        wait: row.optional("wait_seconds", Seconds::parse_text)?,
+        handle: row.optional("handle_seconds", Seconds::parse_text)?,
+        transfers: row
+            .optional("transfers", |column, value| {
+                parse_count(column, value, MAX_TRANSFERS)
+            })?
+            .unwrap_or(0),
+        abandoned: row.optional("abandoned", parse_boolean)?.unwrap_or(false),
         outcome: row.enumeration::<Outcome>("outcome")?,
-    })
+    };
+    InteractionSubmission::new(fields, FieldNames::File)
 }
 
 fn parse_invitation(row: &Row) -> AppResult<InvitationSubmission> {
     Ok(InvitationSubmission {
-        source: row.required("source")?,
-        external_id: row.required("external_id")?,
-        interaction_source: row.required("interaction_source")?,
-        interaction_external_id: row.required("interaction_external_id")?,
+        key: row.key("source", "external_id")?,
+        interaction: row.key("interaction_source", "interaction_external_id")?,
         kind: row
             .enumeration::<SurveyKind>("kind")?
             .ok_or_else(|| AppError::bad_input("kind", "is required"))?,
-        sent_at: row.time("sent_at")?,
+        sent_at: row.time("sent_at", Utc::now())?,
     })
 }
 
 fn parse_response(row: &Row) -> AppResult<ResponseSubmission> {
+    let mut raw = RawAnswers {
+        resolved: row.optional("resolved", parse_boolean)?,
+        comment: row.text("comment"),
+        ..RawAnswers::default()
+    };
+    for item in LikertItem::ALL {
+        let value = row
+            .cell(item.name())
+            .map(|value| Likert::parse_text(item.name(), value))
+            .transpose()?;
+        raw.set(item, value.map(|answer| i64::from(answer.get())));
+    }
     Ok(ResponseSubmission {
-        source: row.required("source")?,
-        external_id: row.required("external_id")?,
-        interaction_source: row.required("interaction_source")?,
-        interaction_external_id: row.required("interaction_external_id")?,
+        key: row.key("source", "external_id")?,
+        interaction: row.key("interaction_source", "interaction_external_id")?,
         kind: row
             .enumeration::<SurveyKind>("kind")?
             .ok_or_else(|| AppError::bad_input("kind", "is required"))?,
-        submitted_at: row.time("submitted_at")?,
-        answers: Answers {
-            satisfaction: row.likert("satisfaction")?,
-            trust: row.likert("trust")?,
-            effectiveness: row.likert("effectiveness")?,
-            ease: row.likert("ease")?,
-            efficiency: row.likert("efficiency")?,
-            transparency: row.likert("transparency")?,
-            helpfulness: row.likert("helpfulness")?,
-            resolved: row.boolean("resolved")?,
-            comment: row.text("comment"),
-        },
+        submitted_at: row.time("submitted_at", Utc::now())?,
+        answers: Answers::parse(raw)?,
     })
 }
 
@@ -1553,7 +1597,7 @@ fn org_unit_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcom
                 })?,
         ),
     };
-    check_code("code", &code)?;
+    check_code("code", code)?;
     let existing: Option<OrgUnit> = org_units::table
         .filter(org_units::code.eq(&code))
         .select(OrgUnit::as_select())
@@ -1570,8 +1614,8 @@ fn org_unit_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcom
         None => RowOutcome::Inserted(
             diesel::insert_into(org_units::table)
                 .values(NewOrgUnit {
-                    code: &code,
-                    name: &name,
+                    code,
+                    name,
                     parent_id,
                 })
                 .returning(org_units::id)
@@ -1583,7 +1627,7 @@ fn org_unit_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcom
 fn topic_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> {
     let code = row.required("code")?;
     let name = row.required("name")?;
-    check_code("code", &code)?;
+    check_code("code", code)?;
     let existing: Option<Topic> = topics::table
         .filter(topics::code.eq(&code))
         .select(Topic::as_select())
@@ -1597,10 +1641,7 @@ fn topic_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> 
         },
         None => RowOutcome::Inserted(
             diesel::insert_into(topics::table)
-                .values(NewTopic {
-                    code: &code,
-                    name: &name,
-                })
+                .values(NewTopic { code, name })
                 .returning(topics::id)
                 .get_result(connection)?,
         ),
@@ -1649,7 +1690,7 @@ fn user_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> {
             diesel::insert_into(users::table)
                 .values(NewUser {
                     email: &email,
-                    display_name: &display_name,
+                    display_name,
                     role,
                     org_unit_id,
                     password_hash: None,
@@ -1711,7 +1752,25 @@ mod tests {
         .err()
         .unwrap();
         assert!(
-            error.to_string().contains("column `channel` is required"),
+            error.to_string().contains(
+                "missing column(s) channel, org_unit_code, agent_email, customer_ref, topic_code"
+            ),
+            "{error}"
+        );
+        assert!(error
+            .to_string()
+            .contains("the header must be: source,external_id,channel"));
+        let repeated = "code,name,code\n";
+        let error = RowSource::open(
+            ImportKind::Topics,
+            Format::Csv,
+            repeated.as_bytes(),
+            DEFAULT_MAX_LINE_BYTES,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            error.to_string().contains("column `code` appears twice"),
             "{error}"
         );
     }

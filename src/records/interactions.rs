@@ -1,119 +1,142 @@
-//! Recording interactions, one at a time (`recordInteraction`) or in batches (imports), with
-//! the same validation and the same idempotency rule: `(source, external_id)` identifies an
+//! Recording interactions, one at a time (`recordInteraction`) or in batches (imports, the
+//! seed), with the same rules and the same idempotency: `(source, external_id)` identifies an
 //! interaction; sending it again with the same content returns the original, with different
 //! content it is a conflict.
+//!
+//! An [`InteractionSubmission`] can only be built from parsed domain values by
+//! [`InteractionSubmission::new`], which checks how the fields fit together (an abandoned call
+//! has no agent, outcome or handling time; only queued channels wait or are abandoned;
+//! self-service has no agent), so every entry point gets the same rules.
+//!
+//! Customers: a batch first makes sure every customer it names exists (by reference, without
+//! details), then inserts the interactions, and only then applies the contact details carried
+//! by the rows that were **actually inserted** — a retry, a duplicate or a conflicting row never
+//! changes a customer. Every change of an existing customer's details is audited, naming the
+//! fields that changed (never their values).
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::SubsecRound;
 use diesel::{pg::PgConnection, prelude::*};
 use serde_json::{json, Value};
 
 use crate::{
+    audit::{self, Actor, Entry},
     db::{
         enums::{Channel, Outcome, Role},
-        models::{Interaction, NewCustomer, NewInteraction},
+        models::{Interaction, NewInteraction},
         schema::{interactions, org_units, topics, users},
     },
+    domain::{Code, CustomerRef, Email, EventTime, ExternalKey, Name, Phone, Seconds},
     error::{AppError, AppResult},
-    records::RowOutcome,
+    records::{FieldNames, RowOutcome},
 };
 
-/// Seconds a `started_at` may lie ahead of the server clock (clock skew of the sender).
-const FUTURE_LEEWAY_SECONDS: i64 = 60;
-/// Longest plausible wait or handling time: a week.
-const MAX_DURATION_SECONDS: i32 = 7 * 24 * 3600;
+/// Most transfers one interaction records.
+pub const MAX_TRANSFERS: i64 = 100;
 
-/// The customer as a sending system describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerSubmission {
-    pub customer_ref: String,
-    pub business_name: Option<String>,
-    pub contact_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
+/// The customer as a sending system describes it: its reference and whatever contact details
+/// came with this contact.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CustomerDetails {
+    pub reference: CustomerRef,
+    pub business_name: Option<Name>,
+    pub contact_name: Option<Name>,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
 }
 
-/// An interaction as submitted, with codes and emails not yet resolved.
+impl CustomerDetails {
+    fn has_details(&self) -> bool {
+        self.business_name.is_some()
+            || self.contact_name.is_some()
+            || self.email.is_some()
+            || self.phone.is_some()
+    }
+}
+
+/// The fields of an interaction, each a parsed domain value, before they are checked against
+/// each other by [`InteractionSubmission::new`].
 #[derive(Debug, Clone)]
-pub struct InteractionSubmission {
-    pub source: String,
-    pub external_id: String,
+pub struct InteractionFields {
+    pub key: ExternalKey,
     pub channel: Channel,
-    pub org_unit_code: String,
-    pub agent_email: Option<String>,
-    pub customer: Option<CustomerSubmission>,
-    pub topic_code: Option<String>,
-    pub started_at: DateTime<Utc>,
-    pub wait_seconds: Option<i32>,
-    pub handle_seconds: Option<i32>,
+    pub org_unit: Code,
+    pub agent: Option<Email>,
+    pub customer: Option<CustomerDetails>,
+    pub topic: Option<Code>,
+    pub started_at: EventTime,
+    pub wait: Option<Seconds>,
+    pub handle: Option<Seconds>,
     pub transfers: i32,
     pub abandoned: bool,
     pub outcome: Option<Outcome>,
 }
 
+/// An interaction whose fields hold together: the only kind the write functions accept.
+#[derive(Debug, Clone)]
+pub struct InteractionSubmission(InteractionFields);
+
 impl InteractionSubmission {
-    /// Checks everything that needs no database. Errors name the field (API spelling).
-    pub fn validate(&self, now: DateTime<Utc>) -> AppResult<()> {
-        validate_key(&self.source, &self.external_id)?;
-        if self.started_at > now + chrono::Duration::seconds(FUTURE_LEEWAY_SECONDS) {
+    /// Checks the rules between the fields; `names` spells the fields as the entry point does.
+    pub fn new(fields: InteractionFields, names: FieldNames) -> AppResult<Self> {
+        let name = |api, file| names.pick(api, file);
+        if !(0..=MAX_TRANSFERS).contains(&i64::from(fields.transfers)) {
             return Err(AppError::bad_input(
-                "startedAt",
-                "must not be in the future",
+                name("transfers", "transfers"),
+                format!("must be a whole number from 0 to {MAX_TRANSFERS}"),
             ));
         }
-        for (field, value) in [
-            ("waitSeconds", self.wait_seconds),
-            ("handleSeconds", self.handle_seconds),
-        ] {
-            if let Some(seconds) = value {
-                if !(0..=MAX_DURATION_SECONDS).contains(&seconds) {
+        if !fields.channel.is_queued() {
+            if fields.abandoned {
+                return Err(AppError::bad_input(
+                    name("abandoned", "abandoned"),
+                    "only queued channels (PHONE, CHAT) can be abandoned",
+                ));
+            }
+            if fields.wait.is_some() {
+                return Err(AppError::bad_input(
+                    name("waitSeconds", "wait_seconds"),
+                    "only queued channels (PHONE, CHAT) have a wait",
+                ));
+            }
+        }
+        if !fields.channel.is_assisted() && fields.agent.is_some() {
+            return Err(AppError::bad_input(
+                name("agentEmail", "agent_email"),
+                "self-service interactions (WEB_SELF_SERVICE, IVR, SMS) have no agent",
+            ));
+        }
+        if fields.abandoned {
+            // Nobody answered: no agent, nothing handled, no outcome.
+            for (present, api, file) in [
+                (fields.agent.is_some(), "agentEmail", "agent_email"),
+                (fields.handle.is_some(), "handleSeconds", "handle_seconds"),
+                (fields.outcome.is_some(), "outcome", "outcome"),
+                (fields.transfers > 0, "transfers", "transfers"),
+            ] {
+                if present {
                     return Err(AppError::bad_input(
-                        field,
-                        format!("must be between 0 and {MAX_DURATION_SECONDS} seconds"),
+                        name(api, file),
+                        "an abandoned contact was never answered: leave it empty",
                     ));
                 }
             }
         }
-        if self.transfers < 0 {
-            return Err(AppError::bad_input("transfers", "must not be negative"));
-        }
-        if self.abandoned && !self.channel.is_queued() {
-            return Err(AppError::bad_input(
-                "abandoned",
-                "only queued channels (PHONE, CHAT) can be abandoned",
-            ));
-        }
-        if !self.channel.is_assisted() && self.agent_email.is_some() {
-            return Err(AppError::bad_input(
-                "agentEmail",
-                "self-service interactions (WEB_SELF_SERVICE, IVR, SMS) have no agent",
-            ));
-        }
-        if let Some(customer) = &self.customer {
-            if customer.customer_ref.trim().is_empty() || customer.customer_ref.len() > 200 {
-                return Err(AppError::bad_input(
-                    "customerRef",
-                    "must be 1 to 200 characters",
-                ));
-            }
-        }
-        Ok(())
+        Ok(Self(fields))
+    }
+
+    /// The fields.
+    pub fn fields(&self) -> &InteractionFields {
+        &self.0
     }
 }
 
-/// Checks an idempotency key.
-pub fn validate_key(source: &str, external_id: &str) -> AppResult<()> {
-    if source.trim().is_empty() || source.len() > 100 {
-        return Err(AppError::bad_input("source", "must be 1 to 100 characters"));
-    }
-    if external_id.trim().is_empty() || external_id.len() > 200 {
-        return Err(AppError::bad_input(
-            "externalId",
-            "must be 1 to 200 characters",
-        ));
-    }
-    Ok(())
+/// Who is writing, for the audit trail.
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub actor: Actor,
+    pub request_id: Option<String>,
 }
 
 /// Codes and emails of one batch, resolved to ids with one query per kind.
@@ -121,21 +144,20 @@ pub fn validate_key(source: &str, external_id: &str) -> AppResult<()> {
 struct References {
     org_units: HashMap<String, i64>,
     topics: HashMap<String, i64>,
-    /// Active agents and supervisors by lower-case email.
+    /// Active agents and supervisors by email.
     agents: HashMap<String, i64>,
 }
 
 impl References {
     fn load(connection: &mut PgConnection, rows: &[&InteractionSubmission]) -> AppResult<Self> {
-        let unit_codes: HashSet<&str> = rows.iter().map(|row| row.org_unit_code.as_str()).collect();
+        let unit_codes: HashSet<&str> = rows.iter().map(|row| row.0.org_unit.as_str()).collect();
         let topic_codes: HashSet<&str> = rows
             .iter()
-            .filter_map(|row| row.topic_code.as_deref())
+            .filter_map(|row| row.0.topic.as_ref().map(Code::as_str))
             .collect();
-        let emails: HashSet<String> = rows
+        let emails: HashSet<&str> = rows
             .iter()
-            .filter_map(|row| row.agent_email.as_deref())
-            .map(|email| email.trim().to_lowercase())
+            .filter_map(|row| row.0.agent.as_ref().map(Email::as_str))
             .collect();
         Ok(Self {
             org_units: org_units::table
@@ -162,80 +184,100 @@ impl References {
     }
 
     /// Resolves one submission into a row to insert (without its customer id yet).
-    fn resolve(&self, row: &InteractionSubmission) -> AppResult<NewInteraction> {
-        let org_unit_id = *self.org_units.get(&row.org_unit_code).ok_or_else(|| {
-            AppError::bad_input(
-                "orgUnitCode",
-                format!("no org unit `{}`", row.org_unit_code),
-            )
-        })?;
-        let topic_id =
-            row.topic_code
-                .as_ref()
-                .map(|code| {
-                    self.topics.get(code).copied().ok_or_else(|| {
-                        AppError::bad_input("topicCode", format!("no topic `{code}`"))
-                    })
+    fn resolve(&self, row: &InteractionSubmission, names: FieldNames) -> AppResult<NewInteraction> {
+        let fields = &row.0;
+        let org_unit_id = *self
+            .org_units
+            .get(fields.org_unit.as_str())
+            .ok_or_else(|| {
+                AppError::bad_input(
+                    names.pick("orgUnitCode", "org_unit_code"),
+                    format!("no org unit `{}`", fields.org_unit),
+                )
+            })?;
+        let topic_id = fields
+            .topic
+            .as_ref()
+            .map(|code| {
+                self.topics.get(code.as_str()).copied().ok_or_else(|| {
+                    AppError::bad_input(
+                        names.pick("topicCode", "topic_code"),
+                        format!("no topic `{code}`"),
+                    )
                 })
-                .transpose()?;
-        let agent_id = row
-            .agent_email
+            })
+            .transpose()?;
+        let agent_id = fields
+            .agent
             .as_ref()
             .map(|email| {
-                self.agents
-                    .get(&email.trim().to_lowercase())
-                    .copied()
-                    .ok_or_else(|| {
-                        AppError::bad_input(
-                            "agentEmail",
-                            format!("no active agent or supervisor `{email}`"),
-                        )
-                    })
+                self.agents.get(email.as_str()).copied().ok_or_else(|| {
+                    AppError::bad_input(
+                        names.pick("agentEmail", "agent_email"),
+                        format!("no active agent or supervisor `{email}`"),
+                    )
+                })
             })
             .transpose()?;
         Ok(NewInteraction {
-            source: row.source.clone(),
-            external_id: row.external_id.clone(),
-            channel: row.channel,
+            source: fields.key.source().to_owned(),
+            external_id: fields.key.external_id().to_owned(),
+            channel: fields.channel,
             org_unit_id,
             agent_id,
             customer_id: None,
             topic_id,
             // PostgreSQL keeps microseconds; compare retries at that precision.
-            started_at: row.started_at.trunc_subsecs(6),
-            wait_seconds: row.wait_seconds,
-            handle_seconds: row.handle_seconds,
-            transfers: row.transfers,
-            abandoned: row.abandoned,
-            outcome: row.outcome,
+            started_at: fields.started_at.get().trunc_subsecs(6),
+            wait_seconds: fields.wait.map(Seconds::get),
+            handle_seconds: fields.handle.map(Seconds::get),
+            transfers: fields.transfers,
+            abandoned: fields.abandoned,
+            outcome: fields.outcome,
         })
     }
 }
 
-/// Customers a writer has recorded, so that a reference it meets again with the same contact
-/// details costs no database work (most of an import's rows name a customer seen before).
-/// Entries written in the open transaction are staged, and only kept once it commits: a rolled
-/// back customer must never be taken for an existing one. Bounded: it starts over when full.
+/// Customers a writer has seen, so that a reference it meets again costs no database work (most
+/// of an import's rows name a customer seen before), and details it applied are not applied
+/// again. Entries written in the open transaction are staged, and only kept once it commits: a
+/// rolled back customer must never be taken for an existing one. Bounded: it starts over when
+/// full.
 #[derive(Debug, Default)]
 pub struct CustomerCache {
-    /// Reference → (id, fingerprint of the contact details last applied).
-    committed: HashMap<String, (i64, u64)>,
-    staged: Vec<(String, i64, u64)>,
+    /// Reference → (id, fingerprint of the contact details last applied, if any).
+    committed: HashMap<String, (i64, Option<u64>)>,
+    staged: Vec<(String, i64, Option<u64>)>,
 }
 
 /// Most references a [`CustomerCache`] holds (about 20 MB).
 const CUSTOMER_CACHE_CAPACITY: usize = 200_000;
 
 impl CustomerCache {
-    /// The id of `reference` when these details were already applied in a committed batch.
-    fn known(&self, reference: &str, fingerprint: u64) -> Option<i64> {
-        self.committed
-            .get(reference)
-            .filter(|(_, applied)| *applied == fingerprint)
-            .map(|(id, _)| *id)
+    /// The id of `reference`, if this writer has seen it (in the open transaction or one that
+    /// committed).
+    fn id(&self, reference: &str) -> Option<i64> {
+        self.staged
+            .iter()
+            .rev()
+            .find(|(staged, _, _)| staged == reference)
+            .map(|(_, id, _)| *id)
+            .or_else(|| self.committed.get(reference).map(|(id, _)| *id))
     }
 
-    fn stage(&mut self, reference: String, id: i64, fingerprint: u64) {
+    /// Whether the details with this fingerprint were the last applied to `reference`.
+    fn applied(&self, reference: &str, fingerprint: u64) -> bool {
+        self.staged
+            .iter()
+            .rev()
+            .find(|(staged, _, _)| staged == reference)
+            .map(|(_, _, applied)| *applied)
+            .or_else(|| self.committed.get(reference).map(|(_, applied)| *applied))
+            .flatten()
+            == Some(fingerprint)
+    }
+
+    fn stage(&mut self, reference: String, id: i64, fingerprint: Option<u64>) {
         self.staged.push((reference, id, fingerprint));
     }
 
@@ -244,11 +286,13 @@ impl CustomerCache {
         if self.committed.len() + self.staged.len() > CUSTOMER_CACHE_CAPACITY {
             self.committed.clear();
         }
-        self.committed.extend(
-            self.staged
-                .drain(..)
-                .map(|(reference, id, fingerprint)| (reference, (id, fingerprint))),
-        );
+        for (reference, id, fingerprint) in self.staged.drain(..) {
+            let entry = self.committed.entry(reference).or_insert((id, None));
+            entry.0 = id;
+            if fingerprint.is_some() {
+                entry.1 = fingerprint;
+            }
+        }
     }
 
     /// The open transaction rolled back: forget what it wrote.
@@ -257,89 +301,82 @@ impl CustomerCache {
     }
 }
 
-/// A stable digest of a customer's contact details.
-fn fingerprint(customer: &NewCustomer) -> u64 {
+/// A stable digest of a customer's merged contact details.
+fn fingerprint(details: &MergedDetails) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (
-        &customer.business_name,
-        &customer.contact_name,
-        &customer.email,
-        &customer.phone,
+        &details.business_name,
+        &details.contact_name,
+        &details.email,
+        &details.phone,
     )
         .hash(&mut hasher);
     hasher.finish()
 }
 
-/// Records a batch inside the caller's transaction. Returns one outcome per row, in order.
-/// Invalid rows are rejected without touching the database; valid rows are inserted, or
-/// recognised as unchanged duplicates or conflicts of an existing interaction. With a
-/// `cache`, customers it knows with the same details are not written again; the caller
-/// commits or discards the cache with the transaction.
+/// What a batch did to customers, for its audit event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerChanges {
+    /// Customers this batch created.
+    pub created: Vec<i64>,
+    /// Existing customers whose contact details changed, with the fields that changed.
+    pub changed: Vec<(i64, Vec<&'static str>)>,
+}
+
+impl CustomerChanges {
+    /// Writes one `customer.details` audit event naming the changed fields (no values), when
+    /// anything changed.
+    fn audit(&self, connection: &mut PgConnection, author: &Author) -> AppResult<()> {
+        if self.created.is_empty() && self.changed.is_empty() {
+            return Ok(());
+        }
+        let changed: Vec<Value> = self
+            .changed
+            .iter()
+            .map(|(id, fields)| json!({ "customer_id": id, "fields": fields }))
+            .collect();
+        audit::record(
+            connection,
+            Entry::new(author.actor.clone(), "customer.details", "customer")
+                .after(json!({ "created": self.created.len(), "changed": changed }))
+                .request_id(author.request_id.clone()),
+        )?;
+        Ok(())
+    }
+}
+
+/// Records a batch inside the caller's transaction, and audits what it did to customers. Returns
+/// one outcome per row, in order: inserted, an unchanged duplicate, a conflict, or rejected (a
+/// reference that does not resolve). With a `cache`, customers it knows cost no database work;
+/// the caller commits or discards the cache with the transaction.
 pub fn record_batch(
     connection: &mut PgConnection,
     rows: &[InteractionSubmission],
-    now: DateTime<Utc>,
+    names: FieldNames,
+    author: &Author,
     cache: Option<&mut CustomerCache>,
 ) -> AppResult<Vec<RowOutcome>> {
+    let mut scratch = CustomerCache::default();
+    let cache = cache.unwrap_or(&mut scratch);
     let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
-    let valid: Vec<(usize, &InteractionSubmission)> = rows
-        .iter()
-        .enumerate()
-        .filter_map(|(index, row)| match row.validate(now) {
-            Ok(()) => Some((index, row)),
-            Err(error) => {
-                outcomes[index] = Some(RowOutcome::Rejected(error));
-                None
-            }
-        })
-        .collect();
-    let references = References::load(
-        connection,
-        &valid.iter().map(|(_, row)| *row).collect::<Vec<_>>(),
-    )?;
-    let mut resolved: Vec<(usize, NewInteraction, Option<&CustomerSubmission>)> = Vec::new();
-    for (index, row) in valid {
-        match references.resolve(row) {
-            Ok(new) => resolved.push((index, new, row.customer.as_ref())),
+    let references = References::load(connection, &rows.iter().collect::<Vec<_>>())?;
+    let mut resolved: Vec<(usize, NewInteraction, Option<&CustomerDetails>)> = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        match references.resolve(row, names) {
+            Ok(new) => resolved.push((index, new, row.0.customer.as_ref())),
             Err(error) => outcomes[index] = Some(RowOutcome::Rejected(error)),
         }
     }
 
-    // Customers: one statement for the batch, for the customers the cache does not already
-    // know with these details.
-    let merged = merge_customers(resolved.iter().filter_map(|(_, _, customer)| *customer));
-    let mut customer_ids: HashMap<String, i64> = HashMap::with_capacity(merged.len());
-    let mut to_write: Vec<(NewCustomer, u64)> = Vec::new();
-    for customer in merged {
-        let fingerprint = fingerprint(&customer);
-        match cache
-            .as_deref()
-            .and_then(|cache| cache.known(&customer.customer_ref, fingerprint))
-        {
-            Some(id) => {
-                customer_ids.insert(customer.customer_ref, id);
-            }
-            None => to_write.push((customer, fingerprint)),
-        }
-    }
-    if !to_write.is_empty() {
-        // One lock order for every writer: concurrent import batches cannot deadlock.
-        to_write.sort_by(|(a, _), (b, _)| a.customer_ref.cmp(&b.customer_ref));
-        let (new_customers, fingerprints): (Vec<NewCustomer>, Vec<u64>) =
-            to_write.into_iter().unzip();
-        let written = upsert_customers(connection, &new_customers)?;
-        if let Some(cache) = cache {
-            for (customer, fingerprint) in new_customers.iter().zip(fingerprints) {
-                if let Some(&id) = written.get(&customer.customer_ref) {
-                    cache.stage(customer.customer_ref.clone(), id, fingerprint);
-                }
-            }
-        }
-        customer_ids.extend(written);
-    }
+    // Customers: every reference gets an id (new ones are created without details).
+    let wanted: Vec<&str> = resolved
+        .iter()
+        .filter_map(|(_, _, customer)| customer.map(|customer| customer.reference.as_str()))
+        .collect();
+    let (customer_ids, created) = ensure_customers(connection, &wanted, cache)?;
     for (_, new, customer) in resolved.iter_mut() {
-        new.customer_id = customer.map(|customer| customer_ids[&customer.customer_ref]);
+        new.customer_id = customer.map(|customer| customer_ids[customer.reference.as_str()]);
     }
 
     // Interactions: new keys are inserted; existing keys are compared afterwards.
@@ -359,12 +396,19 @@ pub fn record_batch(
         .collect();
     let existing: HashMap<(String, String), Interaction> =
         load_by_keys(connection, &existing_keys)?;
-    for (index, new, _) in resolved {
+    // The details of the rows that created their interaction, in row order.
+    let mut carried: Vec<&CustomerDetails> = Vec::new();
+    for (index, new, customer) in resolved {
         let key = (new.source.clone(), new.external_id.clone());
         let outcome = match inserted.get(&key) {
             // The first row with a new key created it; a later row with the same key in the
             // same batch is a duplicate of it.
-            Some(&id) if claimed.insert(id) => RowOutcome::Inserted(id),
+            Some(&id) if claimed.insert(id) => {
+                if let Some(customer) = customer.filter(|customer| customer.has_details()) {
+                    carried.push(customer);
+                }
+                RowOutcome::Inserted(id)
+            }
             Some(&id) => {
                 let current: Interaction = interactions::table
                     .find(id)
@@ -381,10 +425,293 @@ pub fn record_batch(
         };
         outcomes[index] = Some(outcome);
     }
+    let changed = apply_details(connection, &carried, &customer_ids, cache)?;
+    CustomerChanges {
+        changed: changed
+            .into_iter()
+            .filter(|(id, _)| !created.contains(id))
+            .collect(),
+        created,
+    }
+    .audit(connection, author)?;
     Ok(outcomes
         .into_iter()
         .map(|outcome| outcome.expect("every row has an outcome"))
         .collect())
+}
+
+/// Records one interaction with its audit events (`interaction.create` when it is new, and the
+/// customer's details when they changed). Returns it and whether it was created; a conflict or
+/// a reference that does not resolve is an error.
+pub fn record_one(
+    connection: &mut PgConnection,
+    submission: &InteractionSubmission,
+    names: FieldNames,
+    author: &Author,
+) -> AppResult<(Interaction, bool)> {
+    let outcome = record_batch(
+        connection,
+        std::slice::from_ref(submission),
+        names,
+        author,
+        None,
+    )?
+    .pop()
+    .ok_or_else(|| AppError::internal("no outcome for the interaction"))?;
+    let (id, created) = match outcome {
+        RowOutcome::Inserted(id) => (id, true),
+        RowOutcome::Unchanged(id) => (id, false),
+        RowOutcome::Conflict { message, .. } => return Err(AppError::Conflict(message)),
+        RowOutcome::Rejected(error) => return Err(error),
+    };
+    let interaction: Interaction = interactions::table
+        .find(id)
+        .select(Interaction::as_select())
+        .first(connection)?;
+    if created {
+        audit::record(
+            connection,
+            Entry::new(author.actor.clone(), "interaction.create", "interaction")
+                .entity_id(id)
+                .after(audit_image(&interaction))
+                .request_id(author.request_id.clone()),
+        )?;
+    }
+    Ok((interaction, created))
+}
+
+/// The ids of the customers `references` name, creating those that do not exist yet (with no
+/// details: details come only with an inserted interaction). Returns the ids by reference and
+/// the ids created.
+fn ensure_customers(
+    connection: &mut PgConnection,
+    references: &[&str],
+    cache: &mut CustomerCache,
+) -> AppResult<(HashMap<String, i64>, Vec<i64>)> {
+    use diesel::sql_types::{Array, BigInt, Bool, Text};
+
+    #[derive(QueryableByName)]
+    struct CustomerId {
+        #[diesel(sql_type = Text)]
+        customer_ref: String,
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Bool)]
+        created: bool,
+    }
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut unknown: Vec<&str> = Vec::new();
+    for reference in references {
+        if ids.contains_key(*reference) {
+            continue;
+        }
+        match cache.id(reference) {
+            Some(id) => {
+                ids.insert((*reference).to_owned(), id);
+            }
+            None if !unknown.contains(reference) => unknown.push(reference),
+            None => {}
+        }
+    }
+    let mut created = Vec::new();
+    while !unknown.is_empty() {
+        // One lock order for every writer: concurrent batches cannot deadlock.
+        unknown.sort_unstable();
+        let found: Vec<CustomerId> = diesel::sql_query(
+            "WITH wanted AS (SELECT DISTINCT unnest($1::text[]) AS customer_ref), \
+             inserted AS ( \
+               INSERT INTO customers (customer_ref) \
+               SELECT customer_ref FROM wanted \
+                WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_ref = wanted.customer_ref) \
+               ORDER BY customer_ref \
+               ON CONFLICT (customer_ref) DO NOTHING \
+               RETURNING customer_ref, id) \
+             SELECT customer_ref, id, true AS created FROM inserted \
+             UNION ALL \
+             SELECT c.customer_ref, c.id, false FROM customers c JOIN wanted USING (customer_ref)",
+        )
+        .bind::<Array<Text>, _>(&unknown)
+        .load(connection)?;
+        for row in found {
+            if row.created {
+                created.push(row.id);
+            }
+            cache.stage(row.customer_ref.clone(), row.id, None);
+            ids.insert(row.customer_ref, row.id);
+        }
+        // A reference another writer created after this statement's snapshot is found by the
+        // next round (its insert committed before ours could conflict).
+        unknown.retain(|reference| !ids.contains_key(*reference));
+    }
+    Ok((ids, created))
+}
+
+/// The contact details to apply to one customer: the latest non-empty value of each among the
+/// rows that carry them, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct MergedDetails {
+    business_name: Option<String>,
+    contact_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+/// Applies the details of `carried` (rows whose interaction was inserted, in order; the latest
+/// non-empty value of each detail wins) to their customers in one statement, skipping customers
+/// the cache knows already have them. Returns each customer whose details changed, with the
+/// fields that changed.
+fn apply_details(
+    connection: &mut PgConnection,
+    carried: &[&CustomerDetails],
+    ids: &HashMap<String, i64>,
+    cache: &mut CustomerCache,
+) -> AppResult<Vec<(i64, Vec<&'static str>)>> {
+    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+
+    let mut merged: HashMap<&str, MergedDetails> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for customer in carried {
+        let reference = customer.reference.as_str();
+        let entry = merged.entry(reference).or_insert_with(|| {
+            order.push(reference);
+            MergedDetails::default()
+        });
+        let latest = |field: &mut Option<String>, value: Option<&str>| {
+            if let Some(value) = value {
+                *field = Some(value.to_owned());
+            }
+        };
+        latest(
+            &mut entry.business_name,
+            customer.business_name.as_ref().map(Name::as_str),
+        );
+        latest(
+            &mut entry.contact_name,
+            customer.contact_name.as_ref().map(Name::as_str),
+        );
+        latest(&mut entry.email, customer.email.as_ref().map(Email::as_str));
+        latest(&mut entry.phone, customer.phone.as_ref().map(Phone::as_str));
+    }
+    let mut pending: Vec<(&str, &MergedDetails, u64)> = order
+        .iter()
+        .map(|reference| {
+            let details = &merged[reference];
+            (*reference, details, fingerprint(details))
+        })
+        .filter(|(reference, _, digest)| !cache.applied(reference, *digest))
+        .collect();
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One lock order for every writer: concurrent batches cannot deadlock.
+    pending.sort_by_key(|(reference, _, _)| *reference);
+    #[derive(QueryableByName)]
+    struct Changed {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Bool)]
+        business_name: bool,
+        #[diesel(sql_type = Bool)]
+        contact_name: bool,
+        #[diesel(sql_type = Bool)]
+        email: bool,
+        #[diesel(sql_type = Bool)]
+        phone: bool,
+    }
+    let column = |pick: fn(&MergedDetails) -> &Option<String>| -> Vec<Option<String>> {
+        pending
+            .iter()
+            .map(|(_, details, _)| pick(details).clone())
+            .collect()
+    };
+    // `old` reads each customer before the update (a data-modifying statement's sub-queries see
+    // the snapshot before it), so the statement can say which fields it changed.
+    let changed: Vec<Changed> = diesel::sql_query(
+        "WITH incoming AS ( \
+           SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+             AS incoming(id, business_name, contact_name, email, phone)), \
+         old AS ( \
+           SELECT c.id, c.business_name, c.contact_name, c.email, c.phone \
+             FROM customers c JOIN incoming i ON i.id = c.id), \
+         updated AS ( \
+           UPDATE customers c SET \
+                  business_name = COALESCE(i.business_name, c.business_name), \
+                  contact_name = COALESCE(i.contact_name, c.contact_name), \
+                  email = COALESCE(i.email, c.email), \
+                  phone = COALESCE(i.phone, c.phone), \
+                  updated_at = now() \
+             FROM incoming i \
+            WHERE c.id = i.id \
+              AND (c.business_name, c.contact_name, c.email, c.phone) IS DISTINCT FROM \
+                  (COALESCE(i.business_name, c.business_name), COALESCE(i.contact_name, c.contact_name), \
+                   COALESCE(i.email, c.email), COALESCE(i.phone, c.phone)) \
+           RETURNING c.id, c.business_name, c.contact_name, c.email, c.phone) \
+         SELECT u.id, \
+                u.business_name IS DISTINCT FROM o.business_name AS business_name, \
+                u.contact_name IS DISTINCT FROM o.contact_name AS contact_name, \
+                u.email IS DISTINCT FROM o.email AS email, \
+                u.phone IS DISTINCT FROM o.phone AS phone \
+           FROM updated u JOIN old o ON o.id = u.id",
+    )
+    .bind::<Array<BigInt>, _>(
+        pending
+            .iter()
+            .map(|(reference, _, _)| ids[*reference])
+            .collect::<Vec<_>>(),
+    )
+    .bind::<Array<Nullable<Text>>, _>(column(|details| &details.business_name))
+    .bind::<Array<Nullable<Text>>, _>(column(|details| &details.contact_name))
+    .bind::<Array<Nullable<Text>>, _>(column(|details| &details.email))
+    .bind::<Array<Nullable<Text>>, _>(column(|details| &details.phone))
+    .load(connection)?;
+    for (reference, _, digest) in &pending {
+        cache.stage((*reference).to_owned(), ids[*reference], Some(*digest));
+    }
+    Ok(changed
+        .into_iter()
+        .map(|row| {
+            let fields: Vec<&'static str> = [
+                (row.business_name, "business_name"),
+                (row.contact_name, "contact_name"),
+                (row.email, "email"),
+                (row.phone, "phone"),
+            ]
+            .into_iter()
+            .filter_map(|(changed, name)| changed.then_some(name))
+            .collect();
+            (row.id, fields)
+        })
+        .collect())
+}
+
+/// Records customers with their details ahead of their interactions, in one statement: the
+/// explicit customer write of the `seed` command, whose writers then only look customers up.
+/// Returns how many distinct references the batch named.
+pub fn record_customers(
+    connection: &mut PgConnection,
+    customers_in: &[CustomerDetails],
+    author: &Author,
+) -> AppResult<usize> {
+    let mut cache = CustomerCache::default();
+    let references: Vec<&str> = customers_in
+        .iter()
+        .map(|customer| customer.reference.as_str())
+        .collect();
+    let (ids, created) = ensure_customers(connection, &references, &mut cache)?;
+    let carried: Vec<&CustomerDetails> = customers_in
+        .iter()
+        .filter(|customer| customer.has_details())
+        .collect();
+    let changed = apply_details(connection, &carried, &ids, &mut cache)?;
+    CustomerChanges {
+        changed: changed
+            .into_iter()
+            .filter(|(id, _)| !created.contains(id))
+            .collect(),
+        created,
+    }
+    .audit(connection, author)?;
+    Ok(ids.len())
 }
 
 /// Inserts the rows whose key is new, in one statement with one array per column (far cheaper
@@ -437,133 +764,6 @@ fn insert_new(
         .into_iter()
         .map(|row| ((row.source, row.external_id), row.id))
         .collect())
-}
-
-/// One customer per reference, with the latest non-empty value of each contact detail among
-/// `submissions` (in order): a later submission without an email keeps an earlier one's.
-fn merge_customers<'a>(
-    submissions: impl Iterator<Item = &'a CustomerSubmission>,
-) -> Vec<NewCustomer> {
-    let mut by_ref: HashMap<&str, NewCustomer> = HashMap::new();
-    for customer in submissions {
-        let merged = by_ref
-            .entry(customer.customer_ref.as_str())
-            .or_insert_with(|| NewCustomer {
-                customer_ref: customer.customer_ref.clone(),
-                business_name: None,
-                contact_name: None,
-                email: None,
-                phone: None,
-            });
-        let latest = |field: &mut Option<String>, value: &Option<String>| {
-            if value.is_some() {
-                field.clone_from(value);
-            }
-        };
-        latest(&mut merged.business_name, &customer.business_name);
-        latest(&mut merged.contact_name, &customer.contact_name);
-        latest(&mut merged.email, &customer.email);
-        latest(&mut merged.phone, &customer.phone);
-    }
-    by_ref.into_values().collect()
-}
-
-/// Records customers ahead of their interactions, in one statement: new references are
-/// created, known ones get the new non-empty details (merged as in [`merge_customers`]). Returns how many distinct references the
-/// batch named. (The `seed` command writes its customer base first, so that parallel writers
-/// never wait on each other's uncommitted new customers.)
-pub fn record_customers(
-    connection: &mut PgConnection,
-    customers_in: &[CustomerSubmission],
-) -> AppResult<usize> {
-    let mut new_customers = merge_customers(customers_in.iter());
-    // One lock order for every writer: concurrent batches cannot deadlock.
-    new_customers.sort_by(|a, b| a.customer_ref.cmp(&b.customer_ref));
-    if new_customers.is_empty() {
-        return Ok(0);
-    }
-    Ok(upsert_customers(connection, &new_customers)?.len())
-}
-
-/// Inserts new customers and fills in contact details that arrive later (the latest non-empty
-/// value wins), in one statement for the batch. Rows whose details do not change are neither
-/// rewritten nor locked, so re-sending known customers costs no writes. Returns the id of every
-/// customer by reference.
-fn upsert_customers(
-    connection: &mut PgConnection,
-    customers_in: &[NewCustomer],
-) -> AppResult<HashMap<String, i64>> {
-    use diesel::sql_types::{Array, BigInt, Nullable, Text};
-
-    #[derive(QueryableByName)]
-    struct CustomerId {
-        #[diesel(sql_type = Text)]
-        customer_ref: String,
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    let column = |pick: fn(&NewCustomer) -> Option<String>| -> Vec<Option<String>> {
-        customers_in.iter().map(pick).collect()
-    };
-    let references: Vec<String> = customers_in
-        .iter()
-        .map(|customer| customer.customer_ref.clone())
-        .collect();
-    // `known` is read once; new references are inserted (a reference another writer inserts
-    // meanwhile is skipped and looked up below); known ones whose details really change get
-    // the new non-empty values, found by id.
-    let found: Vec<CustomerId> = diesel::sql_query(
-        "WITH incoming AS ( \
-           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
-             AS incoming(customer_ref, business_name, contact_name, email, phone)), \
-         known AS ( \
-           SELECT c.id, c.customer_ref, \
-                  COALESCE(i.business_name, c.business_name) AS business_name, \
-                  COALESCE(i.contact_name, c.contact_name) AS contact_name, \
-                  COALESCE(i.email, c.email) AS email, \
-                  COALESCE(i.phone, c.phone) AS phone, \
-                  (c.business_name, c.contact_name, c.email, c.phone) IS DISTINCT FROM \
-                    (COALESCE(i.business_name, c.business_name), COALESCE(i.contact_name, c.contact_name), \
-                     COALESCE(i.email, c.email), COALESCE(i.phone, c.phone)) AS changes \
-             FROM incoming i JOIN customers c ON c.customer_ref = i.customer_ref), \
-         created AS ( \
-           INSERT INTO customers (customer_ref, business_name, contact_name, email, phone) \
-           SELECT i.* FROM incoming i \
-            WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.customer_ref = i.customer_ref) \
-           ON CONFLICT (customer_ref) DO NOTHING \
-           RETURNING id, customer_ref), \
-         changed AS ( \
-           UPDATE customers c SET business_name = k.business_name, contact_name = k.contact_name, \
-                  email = k.email, phone = k.phone \
-             FROM known k \
-            WHERE k.changes AND c.id = k.id \
-              AND c.id = ANY (ARRAY(SELECT id FROM known WHERE changes)) \
-           RETURNING c.id) \
-         SELECT customer_ref, id FROM known \
-         UNION ALL SELECT customer_ref, id FROM created",
-    )
-    .bind::<Array<Text>, _>(&references)
-    .bind::<Array<Nullable<Text>>, _>(column(|customer| customer.business_name.clone()))
-    .bind::<Array<Nullable<Text>>, _>(column(|customer| customer.contact_name.clone()))
-    .bind::<Array<Nullable<Text>>, _>(column(|customer| customer.email.clone()))
-    .bind::<Array<Nullable<Text>>, _>(column(|customer| customer.phone.clone()))
-    .load(connection)?;
-    let mut ids: HashMap<String, i64> = found
-        .into_iter()
-        .map(|found| (found.customer_ref, found.id))
-        .collect();
-    if ids.len() < references.len() {
-        // Created by a concurrent writer after this statement's snapshot: committed by now
-        // (the insert waited for it), so the same statement again finds them known and applies
-        // this batch's details to them.
-        let missing: Vec<NewCustomer> = customers_in
-            .iter()
-            .filter(|customer| !ids.contains_key(&customer.customer_ref))
-            .cloned()
-            .collect();
-        ids.extend(upsert_customers(connection, &missing)?);
-    }
-    Ok(ids)
 }
 
 #[derive(QueryableByName)]
@@ -628,12 +828,15 @@ fn compare(current: &Interaction, new: &NewInteraction) -> RowOutcome {
     } else {
         RowOutcome::Conflict {
             id: current.id,
-            message: format!(
-                "interaction ({}, {}) was already recorded with different {}",
-                current.source,
-                current.external_id,
-                differing.join(", ")
-            ),
+            // The caller may have no right to read the stored record: say that it differs,
+            // not how (the operator finds the fields in the log).
+            message: {
+                tracing::info!(id = current.id, fields = ?differing, "a resent interaction differs from the stored one");
+                format!(
+                    "interaction ({}, {}) was already recorded with different content",
+                    current.source, current.external_id
+                )
+            },
         }
     }
 }

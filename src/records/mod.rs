@@ -1,31 +1,34 @@
 //! Writing records: the validation and idempotency rules shared by the GraphQL mutations and
 //! the bulk import, so a row means the same thing whichever way it arrives.
 
+pub mod follow_ups;
 pub mod interactions;
 pub mod lookup;
 pub mod surveys;
 
 use crate::error::{AppError, AppResult};
 
-/// Reference codes (org units, topics, courses) are 1–64 upper-case letters, digits, `_` or `-`,
-/// starting with a letter or digit: what the database's CHECK constraints accept.
-pub fn check_code(field: &str, code: &str) -> AppResult<()> {
-    let valid = code.len() <= 64
-        && code
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if valid {
-        Ok(())
-    } else {
-        Err(AppError::bad_input(
-            field,
-            "must be 1–64 upper-case letters, digits, `_` or `-`",
-        ))
+/// How an entry point spells input fields, so an error names the field the caller sent: the
+/// API's camelCase (`agentEmail`) or the import formats' column names (`agent_email`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldNames {
+    Api,
+    File,
+}
+
+impl FieldNames {
+    /// The name of a field in this spelling.
+    pub fn pick(self, api: &'static str, file: &'static str) -> &'static str {
+        match self {
+            FieldNames::Api => api,
+            FieldNames::File => file,
+        }
     }
+}
+
+/// Checks a reference code: the rule of [`crate::domain::Code`].
+pub fn check_code(field: &str, code: &str) -> AppResult<()> {
+    crate::domain::Code::parse(field, code).map(drop)
 }
 
 /// What happened to one submitted row.

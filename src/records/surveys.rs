@@ -25,13 +25,21 @@ use crate::{
     audit::{self, Actor, Entry},
     db::{
         enums::{Channel, SurveyKind},
-        models::{NewSurveyInvitation, NewSurveyResponse, SurveyInvitation, SurveyResponse},
+        models::{
+            NewSurveyInvitation, NewSurveyResponse, ResponseFacts, SurveyInvitation, SurveyResponse,
+        },
         schema::{interactions, survey_invitations, survey_responses},
         Database,
     },
+    domain::{EventTime, ExternalKey},
     error::{AppError, AppResult},
-    records::{interactions::validate_key, RowOutcome},
+    records::{FieldNames, RowOutcome},
 };
+
+pub use crate::domain::Answers;
+
+/// Longest comment kept (the rule of [`crate::domain::Comment`]).
+pub const MAX_COMMENT_CHARS: usize = crate::domain::Comment::MAX_CHARS;
 
 /// The prefix of every survey token.
 pub const TOKEN_PREFIX: &str = "bms_";
@@ -240,14 +248,13 @@ pub async fn submit_with_token(
     limit: &KeyedLimit,
     client_address: &str,
     token: &str,
-    mut answers: Answers,
+    answers: Answers,
     request_id: Option<String>,
 ) -> AppResult<SubmittedResponse> {
-    // Counted in its own statement before anything else, so refused attempts (unknown tokens,
-    // bad answers) count too: guessing tokens is throttled like submitting.
+    // Counted in its own statement before anything else, so refused attempts (unknown tokens)
+    // count too: guessing tokens is throttled like submitting. (The answers were parsed by the
+    // caller: bad ones never got this far, and count as nothing.)
     limit.check(database, client_address).await?;
-    answers.comment = normalise_comment(answers.comment);
-    answers.validate()?;
     if !looks_like_token(token) {
         return Err(AppError::NotFound(INVALID_SURVEY_TOKEN.into()));
     }
@@ -269,24 +276,18 @@ pub async fn submit_with_token(
                 return Err(AppError::NotFound(INVALID_SURVEY_TOKEN.into()));
             };
             let response: SurveyResponse = diesel::insert_into(survey_responses::table)
-                .values(NewSurveyResponse {
-                    source: None,
-                    external_id: None,
-                    kind: invitation.kind,
-                    interaction_id: invitation.interaction_id,
-                    invitation_id: Some(invitation.id),
-                    recorded_by: None,
-                    submitted_at: now,
-                    satisfaction: answers.satisfaction,
-                    trust: answers.trust,
-                    effectiveness: answers.effectiveness,
-                    ease: answers.ease,
-                    efficiency: answers.efficiency,
-                    transparency: answers.transparency,
-                    helpfulness: answers.helpfulness,
-                    resolved: answers.resolved,
-                    comment: answers.comment,
-                })
+                .values(NewSurveyResponse::new(
+                    ResponseFacts {
+                        source: None,
+                        external_id: None,
+                        kind: invitation.kind,
+                        interaction_id: invitation.interaction_id,
+                        invitation_id: Some(invitation.id),
+                        recorded_by: None,
+                        submitted_at: now,
+                    },
+                    &answers,
+                ))
                 .returning(SurveyResponse::as_returning())
                 .get_result(connection)?;
             audit::record(
@@ -389,107 +390,6 @@ pub fn issue_links_for_new_invitations(
     Ok(issued)
 }
 
-/// The answers of one survey: seven 1–5 Likert items, "resolved", and a comment.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Answers {
-    pub satisfaction: Option<i16>,
-    pub trust: Option<i16>,
-    pub effectiveness: Option<i16>,
-    pub ease: Option<i16>,
-    pub efficiency: Option<i16>,
-    pub transparency: Option<i16>,
-    pub helpfulness: Option<i16>,
-    pub resolved: Option<bool>,
-    pub comment: Option<String>,
-}
-
-/// Longest comment kept.
-pub const MAX_COMMENT_CHARS: usize = 4_000;
-
-/// A comment of only white space is no comment.
-pub fn normalise_comment(comment: Option<String>) -> Option<String> {
-    comment.filter(|comment| !comment.trim().is_empty())
-}
-
-/// Whether a recorded response holds `answers` (an idempotent retry). A comment that
-/// retention has erased is not compared: a file or a retry that still carries it is the same
-/// record, and the comment is not written back.
-pub fn recorded_answers_match(recorded: &SurveyResponse, answers: &Answers) -> bool {
-    (
-        recorded.satisfaction,
-        recorded.trust,
-        recorded.effectiveness,
-        recorded.ease,
-        recorded.efficiency,
-        recorded.transparency,
-        recorded.helpfulness,
-        recorded.resolved,
-    ) == (
-        answers.satisfaction,
-        answers.trust,
-        answers.effectiveness,
-        answers.ease,
-        answers.efficiency,
-        answers.transparency,
-        answers.helpfulness,
-        answers.resolved,
-    ) && (recorded.comment == answers.comment || recorded.comment_erased_at.is_some())
-}
-
-impl Answers {
-    /// The seven Likert items by field name, in the order the survey asks them.
-    pub fn likert_items(&self) -> [(&'static str, Option<i16>); 7] {
-        [
-            ("satisfaction", self.satisfaction),
-            ("trust", self.trust),
-            ("effectiveness", self.effectiveness),
-            ("ease", self.ease),
-            ("efficiency", self.efficiency),
-            ("transparency", self.transparency),
-            ("helpfulness", self.helpfulness),
-        ]
-    }
-
-    /// Each Likert answer is 1–5; at least one question is answered; comments are bounded.
-    /// The first problem, as [`Answers::problems`] lists them.
-    pub fn validate(&self) -> AppResult<()> {
-        match self.problems().into_iter().next() {
-            Some(problem) => Err(problem),
-            None => Ok(()),
-        }
-    }
-
-    /// Every rule the answers break, in question order (the hosted page lists them all).
-    pub fn problems(&self) -> Vec<AppError> {
-        let items = self.likert_items();
-        let mut problems = Vec::new();
-        for (field, value) in items {
-            if value.is_some_and(|value| !(1..=5).contains(&value)) {
-                problems.push(AppError::bad_input(field, "must be an answer from 1 to 5"));
-            }
-        }
-        if items.iter().all(|(_, value)| value.is_none())
-            && self.resolved.is_none()
-            && self.comment.is_none()
-        {
-            problems.push(AppError::invalid(
-                "a survey response must answer at least one question",
-            ));
-        }
-        if self
-            .comment
-            .as_ref()
-            .is_some_and(|comment| comment.chars().count() > MAX_COMMENT_CHARS)
-        {
-            problems.push(AppError::bad_input(
-                "comment",
-                format!("must be at most {MAX_COMMENT_CHARS} characters"),
-            ));
-        }
-        problems
-    }
-}
-
 /// Which survey instrument fits an interaction's channel.
 pub fn check_kind_fits_channel(kind: SurveyKind, channel: Channel) -> AppResult<()> {
     let fits = match kind {
@@ -511,27 +411,23 @@ pub fn check_kind_fits_channel(kind: SurveyKind, channel: Channel) -> AppResult<
     }
 }
 
-/// An imported response, about the interaction `(interaction_source, interaction_external_id)`.
+/// An imported response, about the interaction `interaction` names.
 #[derive(Debug, Clone)]
 pub struct ResponseSubmission {
-    pub source: String,
-    pub external_id: String,
-    pub interaction_source: String,
-    pub interaction_external_id: String,
+    pub key: ExternalKey,
+    pub interaction: ExternalKey,
     pub kind: SurveyKind,
-    pub submitted_at: DateTime<Utc>,
+    pub submitted_at: EventTime,
     pub answers: Answers,
 }
 
 /// An imported invitation.
 #[derive(Debug, Clone)]
 pub struct InvitationSubmission {
-    pub source: String,
-    pub external_id: String,
-    pub interaction_source: String,
-    pub interaction_external_id: String,
+    pub key: ExternalKey,
+    pub interaction: ExternalKey,
     pub kind: SurveyKind,
-    pub sent_at: DateTime<Utc>,
+    pub sent_at: EventTime,
 }
 
 /// `(id, channel, started_at)` of an interaction a survey row refers to.
@@ -583,78 +479,74 @@ fn interactions_by_key(
 
 fn find_interaction(
     found: &HashMap<(String, String), InteractionFacts>,
-    source: &str,
-    external_id: &str,
+    key: &ExternalKey,
+    names: FieldNames,
 ) -> AppResult<InteractionFacts> {
     found
-        .get(&(source.to_owned(), external_id.to_owned()))
+        .get(&(key.source().to_owned(), key.external_id().to_owned()))
         .copied()
         .ok_or_else(|| {
             AppError::bad_input(
-                "interactionExternalId",
-                format!("no interaction ({source}, {external_id}); import interactions first"),
+                names.pick("interactionExternalId", "interaction_external_id"),
+                format!(
+                    "no interaction ({}, {}); import interactions first",
+                    key.source(),
+                    key.external_id()
+                ),
             )
         })
+}
+
+/// A survey row's time must not lie before the contact it is about.
+fn check_not_before(
+    field: &'static str,
+    time: DateTime<Utc>,
+    started_at: DateTime<Utc>,
+) -> AppResult<()> {
+    if time < started_at {
+        return Err(AppError::bad_input(
+            field,
+            "must not be before the interaction started",
+        ));
+    }
+    Ok(())
 }
 
 /// Records imported responses inside the caller's transaction; one outcome per row.
 pub fn record_response_batch(
     connection: &mut PgConnection,
     rows: &[ResponseSubmission],
-    now: DateTime<Utc>,
+    names: FieldNames,
 ) -> AppResult<Vec<RowOutcome>> {
     let keys: Vec<(&str, &str)> = rows
         .iter()
-        .map(|row| {
-            (
-                row.interaction_source.as_str(),
-                row.interaction_external_id.as_str(),
-            )
-        })
+        .map(|row| (row.interaction.source(), row.interaction.external_id()))
         .collect();
     let found = interactions_by_key(connection, &keys)?;
     let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
     let mut new_rows: Vec<(usize, NewSurveyResponse)> = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         let checked = (|| -> AppResult<NewSurveyResponse> {
-            validate_key(&row.source, &row.external_id)?;
-            row.answers.validate()?;
-            if row.submitted_at > now + chrono::Duration::seconds(60) {
-                return Err(AppError::bad_input(
-                    "submittedAt",
-                    "must not be in the future",
-                ));
-            }
-            let (interaction_id, channel, started_at) = find_interaction(
-                &found,
-                &row.interaction_source,
-                &row.interaction_external_id,
-            )?;
+            let (interaction_id, channel, started_at) =
+                find_interaction(&found, &row.interaction, names)?;
             check_kind_fits_channel(row.kind, channel)?;
-            if row.submitted_at < started_at {
-                return Err(AppError::bad_input(
-                    "submittedAt",
-                    "must not be before the interaction started",
-                ));
-            }
-            Ok(NewSurveyResponse {
-                source: Some(row.source.clone()),
-                external_id: Some(row.external_id.clone()),
-                kind: row.kind,
-                interaction_id,
-                invitation_id: None,
-                recorded_by: None,
-                submitted_at: row.submitted_at.trunc_subsecs(6),
-                satisfaction: row.answers.satisfaction,
-                trust: row.answers.trust,
-                effectiveness: row.answers.effectiveness,
-                ease: row.answers.ease,
-                efficiency: row.answers.efficiency,
-                transparency: row.answers.transparency,
-                helpfulness: row.answers.helpfulness,
-                resolved: row.answers.resolved,
-                comment: row.answers.comment.clone(),
-            })
+            check_not_before(
+                names.pick("submittedAt", "submitted_at"),
+                row.submitted_at.get(),
+                started_at,
+            )?;
+            Ok(NewSurveyResponse::new(
+                ResponseFacts {
+                    source: Some(row.key.source().to_owned()),
+                    external_id: Some(row.key.external_id().to_owned()),
+                    kind: row.kind,
+                    interaction_id,
+                    invitation_id: None,
+                    recorded_by: None,
+                    submitted_at: row.submitted_at.get().trunc_subsecs(6),
+                },
+                &row.answers,
+            ))
         })();
         match checked {
             Ok(new) => new_rows.push((index, new)),
@@ -674,7 +566,9 @@ pub fn record_response_batch(
         outcomes[index] = Some(match inserted.get(&key) {
             Some(&id) if claimed.insert(id) => RowOutcome::Inserted(id),
             _ => {
+                // Imported keys share the namespace of responses nobody recorded by hand.
                 let current: SurveyResponse = survey_responses::table
+                    .filter(survey_responses::recorded_by.is_null())
                     .filter(survey_responses::source.eq(&key.0))
                     .filter(survey_responses::external_id.eq(&key.1))
                     .select(SurveyResponse::as_select())
@@ -682,20 +576,9 @@ pub fn record_response_batch(
                 let same = current.kind == new.kind
                     && current.interaction_id == new.interaction_id
                     && current.submitted_at == new.submitted_at
-                    && recorded_answers_match(
-                        &current,
-                        &Answers {
-                            satisfaction: new.satisfaction,
-                            trust: new.trust,
-                            effectiveness: new.effectiveness,
-                            ease: new.ease,
-                            efficiency: new.efficiency,
-                            transparency: new.transparency,
-                            helpfulness: new.helpfulness,
-                            resolved: new.resolved,
-                            comment: new.comment.clone(),
-                        },
-                    );
+                    && new
+                        .answers()
+                        .same_as(&current.answers(), current.comment_erased_at.is_some());
                 if same {
                     RowOutcome::Unchanged(current.id)
                 } else {
@@ -720,38 +603,32 @@ pub fn record_response_batch(
 pub fn record_invitation_batch(
     connection: &mut PgConnection,
     rows: &[InvitationSubmission],
-    now: DateTime<Utc>,
+    names: FieldNames,
 ) -> AppResult<Vec<RowOutcome>> {
     let keys: Vec<(&str, &str)> = rows
         .iter()
-        .map(|row| {
-            (
-                row.interaction_source.as_str(),
-                row.interaction_external_id.as_str(),
-            )
-        })
+        .map(|row| (row.interaction.source(), row.interaction.external_id()))
         .collect();
     let found = interactions_by_key(connection, &keys)?;
     let mut outcomes: Vec<Option<RowOutcome>> = vec![None; rows.len()];
     let mut new_rows: Vec<(usize, NewSurveyInvitation)> = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         let checked = (|| -> AppResult<NewSurveyInvitation> {
-            validate_key(&row.source, &row.external_id)?;
-            if row.sent_at > now + chrono::Duration::seconds(60) {
-                return Err(AppError::bad_input("sentAt", "must not be in the future"));
-            }
-            let (interaction_id, channel, _) = find_interaction(
-                &found,
-                &row.interaction_source,
-                &row.interaction_external_id,
-            )?;
+            let (interaction_id, channel, started_at) =
+                find_interaction(&found, &row.interaction, names)?;
             check_kind_fits_channel(row.kind, channel)?;
+            // An invitation follows the contact it asks about.
+            check_not_before(
+                names.pick("sentAt", "sent_at"),
+                row.sent_at.get(),
+                started_at,
+            )?;
             Ok(NewSurveyInvitation {
-                source: Some(row.source.clone()),
-                external_id: Some(row.external_id.clone()),
+                source: Some(row.key.source().to_owned()),
+                external_id: Some(row.key.external_id().to_owned()),
                 interaction_id,
                 kind: row.kind,
-                sent_at: row.sent_at.trunc_subsecs(6),
+                sent_at: row.sent_at.get().trunc_subsecs(6),
                 expires_at: None,
                 token_hash: None,
                 responded_at: None,
@@ -841,7 +718,7 @@ fn insert_new_responses(
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::timestamptz[], \
            $6::int2[], $7::int2[], $8::int2[], $9::int2[], $10::int2[], $11::int2[], $12::int2[], \
            $13::bool[], $14::text[]) \
-         ON CONFLICT (source, external_id) DO NOTHING \
+         ON CONFLICT ((COALESCE(recorded_by, 0)), source, external_id) DO NOTHING \
          RETURNING source, external_id, id",
     )
     .bind::<Array<Nullable<Text>>, _>(

@@ -228,6 +228,9 @@ fn mutation_cases(world: &World) -> Vec<MutationCase> {
                 let mut input =
                     fixture::interaction_input(&format!("matrix-{who}"), None, "TEAM-A1", "CRM-9");
                 input["channel"] = json!("IVR");
+                // Self-service: no wait, no handling time.
+                input["waitSeconds"] = json!(null);
+                input["handleSeconds"] = json!(null);
                 (fixture::RECORD.into(), json!({ "input": input }))
             }),
         ),

@@ -39,7 +39,7 @@ async fn csv_interactions_report_every_row_and_reimport_changes_nothing() {
         "{HEADER}\n\
          pbx,1,phone,TEAM-A1,agent@test.example,CRM-100,\"Acme, Inc.\",Ann,ann@acme.example,555,LICENSING,2026-11-01T09:00:00-05:00,12,240,0,false,resolved\n\
          pbx,2,fax,TEAM-A1,,,,,,,,2026-11-01T09:00:00-05:00,,,,,\n\
-         pbx,3,chat,TEAM-A1,agent@test.example,,,,,,,2026-11-01T09:05:00-05:00,,,,true,\n\
+         pbx,3,chat,TEAM-A1,,,,,,,,2026-11-01T09:05:00-05:00,,,,true,\n\
          pbx,4,web_self_service,TEAM-A2,,CRM-100,,,,,LICENSING,2026-11-01T08:00:00-05:00,,,,,resolved\n\
          pbx,5,phone,TEAM-A1,,,,,,,,not-a-time,,,,,\n\
          pbx,1,phone,TEAM-A1,agent@test.example,CRM-100,\"Acme, Inc.\",Ann,ann@acme.example,555,LICENSING,2026-11-01T09:00:00-05:00,12,240,0,false,resolved\n\
@@ -71,7 +71,8 @@ async fn csv_interactions_report_every_row_and_reimport_changes_nothing() {
         vec![
             (3, "channel".into()),
             (6, "started_at".into()),
-            (8, "waitSeconds".into()),
+            // Fields are named as the file spells them.
+            (8, "wait_seconds".into()),
             (10, "".into())
         ],
         "{report}"

@@ -433,9 +433,9 @@ crm,old-1,email,TEAM-A1,,CRM-OLD-1,Old One LLC,Ann Old,ann@old.example.com,+1-55
 crm,old-2,email,TEAM-B1,,CRM-OLD-2,Old Two LLC,Bob Old,bob@old.example.com,+1-555-0002,LICENSING,2026-09-02T15:00:00Z,,300,0,false,resolved
 crm,old-3,email,TEAM-A2,,CRM-OLD-3,Old Three LLC,Cy Old,cy@old.example.com,+1-555-0003,LICENSING,2026-09-03T15:00:00Z,,300,0,false,resolved
 ";
-const OLD_RESPONSES: &str = "source,external_id,interaction_source,interaction_external_id,kind,submitted_at,satisfaction,comment
-crm,old-r1,crm,old-1,follow_up,2026-09-04T15:00:00Z,4,Ann says thanks
-crm,old-r3,crm,old-3,follow_up,2026-09-04T15:00:00Z,2,Cy was unhappy
+const OLD_RESPONSES: &str = "source,external_id,interaction_source,interaction_external_id,kind,submitted_at,satisfaction,trust,effectiveness,ease,efficiency,transparency,helpfulness,resolved,comment
+crm,old-r1,crm,old-1,follow_up,2026-09-04T15:00:00Z,4,,,,,,,,Ann says thanks
+crm,old-r3,crm,old-3,follow_up,2026-09-04T15:00:00Z,2,,,,,,,,Cy was unhappy
 ";
 
 async fn import(app: &TestApp, token: &str, kind: &str, body: &'static str) -> Value {

@@ -324,8 +324,8 @@ async fn the_page_and_the_api_share_one_rate_limit() {
     let world = fixture::build(&app).await;
     let (token, _, _) = invite(&app, &world).await;
     let path = format!("/s/{token}");
-    // The fixture's own survey, one attempt over GraphQL and two on the page use up this
-    // address's minute…
+    // The fixture's own survey, one attempt over GraphQL and two on the page (answers that
+    // pass, links that do not) use up this address's minute…
     let (_, body) = app
         .post(
             None,
@@ -334,10 +334,14 @@ async fn the_page_and_the_api_share_one_rate_limit() {
         )
         .await;
     assert_eq!(first_error_code(&body), Some("NOT_FOUND"));
+    let unknown = format!("/s/bms_{}", "x".repeat(43));
     for _ in 0..2 {
-        let response = post_form(&app, &path, &[]).await;
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let response = post_form(&app, &unknown, &[("trust", "3")]).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
     }
+    // (Answers the rules refuse are turned back before anything else and count for nothing.)
+    let response = post_form(&app, &path, &[]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // …so the page's next one is refused, with the answers kept and the wait stated.
     let response = post_form(&app, &path, &[("satisfaction", "5")]).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);

@@ -22,7 +22,9 @@ pub use legal_hold::{LegalHold, NewLegalHold};
 pub use org_unit::{NewOrgUnit, OrgUnit};
 pub use session::{NewRefreshToken, NewSession, RefreshToken, Session};
 pub use standard::{NewServiceStandard, ServiceStandard};
-pub use survey::{NewSurveyInvitation, NewSurveyResponse, SurveyInvitation, SurveyResponse};
+pub use survey::{
+    NewSurveyInvitation, NewSurveyResponse, ResponseFacts, SurveyInvitation, SurveyResponse,
+};
 pub use topic::{NewTopic, Topic};
 pub use training::{NewTrainingAssignment, NewTrainingCourse, TrainingAssignment, TrainingCourse};
 pub use user::{NewUser, User, UserChangeset};

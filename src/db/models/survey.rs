@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use crate::domain::Answers;
+
 use crate::db::{
     enums::SurveyKind,
     schema::{survey_invitations, survey_responses},
@@ -87,4 +89,79 @@ pub struct NewSurveyResponse {
     pub helpfulness: Option<i16>,
     pub resolved: Option<bool>,
     pub comment: Option<String>,
+}
+
+/// The facts of a response other than its answers.
+#[derive(Debug, Clone)]
+pub struct ResponseFacts {
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub kind: SurveyKind,
+    pub interaction_id: i64,
+    pub invitation_id: Option<i64>,
+    pub recorded_by: Option<i64>,
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl NewSurveyResponse {
+    /// A response to record: its facts and its answers (the one place the seven Likert items
+    /// meet their columns on the way in).
+    pub fn new(facts: ResponseFacts, answers: &Answers) -> Self {
+        let [satisfaction, trust, effectiveness, ease, efficiency, transparency, helpfulness] =
+            answers.likert_columns();
+        Self {
+            source: facts.source,
+            external_id: facts.external_id,
+            kind: facts.kind,
+            interaction_id: facts.interaction_id,
+            invitation_id: facts.invitation_id,
+            recorded_by: facts.recorded_by,
+            submitted_at: facts.submitted_at,
+            satisfaction,
+            trust,
+            effectiveness,
+            ease,
+            efficiency,
+            transparency,
+            helpfulness,
+            resolved: answers.resolved(),
+            comment: answers.comment().map(str::to_owned),
+        }
+    }
+
+    /// The answers this row holds.
+    pub fn answers(&self) -> Answers {
+        Answers::stored(
+            [
+                self.satisfaction,
+                self.trust,
+                self.effectiveness,
+                self.ease,
+                self.efficiency,
+                self.transparency,
+                self.helpfulness,
+            ],
+            self.resolved,
+            self.comment.as_deref(),
+        )
+    }
+}
+
+impl SurveyResponse {
+    /// The answers this response holds (the one place the seven Likert columns are read back).
+    pub fn answers(&self) -> Answers {
+        Answers::stored(
+            [
+                self.satisfaction,
+                self.trust,
+                self.effectiveness,
+                self.ease,
+                self.efficiency,
+                self.transparency,
+                self.helpfulness,
+            ],
+            self.resolved,
+            self.comment.as_deref(),
+        )
+    }
 }

@@ -1,29 +1,31 @@
 //! Record writes: `recordInteraction`, `createSurveyInvitation`, `submitSurveyResponse` (public,
-//! one-time token), `recordFollowUpAssessment`. Each is one transaction with its audit event.
+//! one-time token), `recordFollowUpAssessment`. The resolvers are thin: they authorize, parse
+//! the input into domain values (the conversion is the parse), and call the domain module that
+//! owns the write (`records::interactions`, `records::surveys`, `records::follow_ups`).
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use serde_json::json;
 
 use crate::{
-    audit::{self, Actor, Entry},
-    auth::{scope::visible, Action},
-    db::{
-        enums::{Channel, Outcome, SurveyKind},
-        models::{Interaction, NewSurveyResponse, SurveyResponse},
-        schema::{interactions, survey_responses},
+    audit::Actor,
+    auth::Action,
+    db::enums::{Channel, Outcome, SurveyKind},
+    domain::{
+        Answers, Code, CustomerRef, Email, EventTime, ExternalKey, LikertItem, Name, Phone,
+        RawAnswers, Seconds,
     },
-    error::AppError,
+    error::{AppError, AppResult},
     graphql::{
         context::ContextExt,
         filters::parse_id,
         records::types::{InteractionType, SurveyInvitationType, SurveyResponseType},
     },
     records::{
-        interactions::{audit_image, record_batch, CustomerSubmission, InteractionSubmission},
-        surveys::{self, check_kind_fits_channel, Answers},
-        RowOutcome,
+        follow_ups::{self, FollowUpSubmission},
+        interactions::{
+            record_one, Author, CustomerDetails, InteractionFields, InteractionSubmission,
+        },
+        surveys, FieldNames,
     },
 };
 
@@ -36,6 +38,29 @@ pub struct CustomerInput {
     pub contact_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+}
+
+impl CustomerInput {
+    fn parse(self) -> AppResult<CustomerDetails> {
+        Ok(CustomerDetails {
+            reference: CustomerRef::parse("customer.customerRef", &self.customer_ref)?,
+            business_name: Name::parse_optional(
+                "customer.businessName",
+                self.business_name.as_deref(),
+            )?,
+            contact_name: Name::parse_optional(
+                "customer.contactName",
+                self.contact_name.as_deref(),
+            )?,
+            email: self
+                .email
+                .as_deref()
+                .filter(|email| !email.trim().is_empty())
+                .map(|email| Email::parse("customer.email", email))
+                .transpose()?,
+            phone: Phone::parse_optional("customer.phone", self.phone.as_deref())?,
+        })
+    }
 }
 
 /// One interaction, as an integration reports it.
@@ -51,7 +76,9 @@ pub struct InteractionInput {
     pub customer: Option<CustomerInput>,
     pub topic_code: Option<String>,
     pub started_at: DateTime<Utc>,
+    /// Queued channels (PHONE, CHAT) only.
     pub wait_seconds: Option<i32>,
+    /// Talk, hold and wrap-up; not for abandoned contacts.
     pub handle_seconds: Option<i32>,
     #[graphql(default = 0)]
     pub transfers: i32,
@@ -60,29 +87,38 @@ pub struct InteractionInput {
     pub outcome: Option<Outcome>,
 }
 
-impl From<InteractionInput> for InteractionSubmission {
-    fn from(input: InteractionInput) -> Self {
-        Self {
-            source: input.source,
-            external_id: input.external_id,
-            channel: input.channel,
-            org_unit_code: input.org_unit_code,
-            agent_email: input.agent_email,
-            customer: input.customer.map(|customer| CustomerSubmission {
-                customer_ref: customer.customer_ref,
-                business_name: customer.business_name,
-                contact_name: customer.contact_name,
-                email: customer.email,
-                phone: customer.phone,
-            }),
-            topic_code: input.topic_code,
-            started_at: input.started_at,
-            wait_seconds: input.wait_seconds,
-            handle_seconds: input.handle_seconds,
-            transfers: input.transfers,
-            abandoned: input.abandoned,
-            outcome: input.outcome,
-        }
+impl InteractionInput {
+    /// The submission this input describes, every field parsed by its domain rule.
+    fn parse(self) -> AppResult<InteractionSubmission> {
+        let fields = InteractionFields {
+            key: ExternalKey::parse(("source", &self.source), ("externalId", &self.external_id))?,
+            channel: self.channel,
+            org_unit: Code::parse("orgUnitCode", &self.org_unit_code)?,
+            agent: self
+                .agent_email
+                .as_deref()
+                .map(|email| Email::parse("agentEmail", email))
+                .transpose()?,
+            customer: self.customer.map(CustomerInput::parse).transpose()?,
+            topic: self
+                .topic_code
+                .as_deref()
+                .map(|code| Code::parse("topicCode", code))
+                .transpose()?,
+            started_at: EventTime::parse("startedAt", self.started_at, Utc::now())?,
+            wait: self
+                .wait_seconds
+                .map(|seconds| Seconds::parse("waitSeconds", i64::from(seconds)))
+                .transpose()?,
+            handle: self
+                .handle_seconds
+                .map(|seconds| Seconds::parse("handleSeconds", i64::from(seconds)))
+                .transpose()?,
+            transfers: self.transfers,
+            abandoned: self.abandoned,
+            outcome: self.outcome,
+        };
+        InteractionSubmission::new(fields, FieldNames::Api)
     }
 }
 
@@ -101,19 +137,27 @@ pub struct SurveyAnswersInput {
     pub comment: Option<String>,
 }
 
-impl From<SurveyAnswersInput> for Answers {
-    fn from(input: SurveyAnswersInput) -> Self {
-        Self {
-            satisfaction: input.satisfaction,
-            trust: input.trust,
-            effectiveness: input.effectiveness,
-            ease: input.ease,
-            efficiency: input.efficiency,
-            transparency: input.transparency,
-            helpfulness: input.helpfulness,
-            resolved: input.resolved,
-            comment: surveys::normalise_comment(input.comment),
+impl SurveyAnswersInput {
+    /// The answers, by the rules of [`Answers::parse`]. (The seven fields are this API's
+    /// contract; past here the items are [`LikertItem`]s.)
+    fn parse(self) -> AppResult<Answers> {
+        let mut raw = RawAnswers {
+            resolved: self.resolved,
+            comment: self.comment,
+            ..RawAnswers::default()
+        };
+        for (item, value) in LikertItem::ALL.into_iter().zip([
+            self.satisfaction,
+            self.trust,
+            self.effectiveness,
+            self.ease,
+            self.efficiency,
+            self.transparency,
+            self.helpfulness,
+        ]) {
+            raw.set(item, value.map(i64::from));
         }
+        Answers::parse(raw)
     }
 }
 
@@ -157,45 +201,15 @@ impl RecordsMutation {
         input: InteractionInput,
     ) -> Result<RecordInteractionPayload> {
         let principal = ctx.scope().authorize(Action::RecordInteractions)?.clone();
-        let request_id = ctx.request_id();
-        let submission = InteractionSubmission::from(input);
+        let submission = input.parse()?;
+        let author = Author {
+            actor: Actor::user(principal.user_id, principal.role),
+            request_id: ctx.request_id(),
+        };
         let (interaction, created) = ctx
             .database()
             .transaction(move |connection| {
-                let outcome = record_batch(
-                    connection,
-                    std::slice::from_ref(&submission),
-                    Utc::now(),
-                    None,
-                )?
-                .pop()
-                .ok_or_else(|| AppError::internal("no outcome for the interaction"))?;
-                let (id, created) = match outcome {
-                    RowOutcome::Inserted(id) => (id, true),
-                    RowOutcome::Unchanged(id) => (id, false),
-                    RowOutcome::Conflict { message, .. } => {
-                        return Err(AppError::Conflict(message))
-                    }
-                    RowOutcome::Rejected(error) => return Err(error),
-                };
-                let interaction: Interaction = interactions::table
-                    .find(id)
-                    .select(Interaction::as_select())
-                    .first(connection)?;
-                if created {
-                    audit::record(
-                        connection,
-                        Entry::new(
-                            Actor::user(principal.user_id, principal.role),
-                            "interaction.create",
-                            "interaction",
-                        )
-                        .entity_id(id)
-                        .after(audit_image(&interaction))
-                        .request_id(request_id),
-                    )?;
-                }
-                Ok((interaction, created))
+                record_one(connection, &submission, FieldNames::Api, &author)
             })
             .await?;
         Ok(RecordInteractionPayload {
@@ -249,7 +263,7 @@ impl RecordsMutation {
             &services.survey_limit,
             &ctx.request().client_address,
             &token,
-            Answers::from(answers),
+            answers.parse()?,
             ctx.request_id(),
         )
         .await?;
@@ -270,77 +284,28 @@ impl RecordsMutation {
         external_id: Option<String>,
     ) -> Result<SurveyResponseType> {
         let principal = ctx.scope().authorize(Action::RecordFollowUp)?.clone();
-        let record_scope = principal.record_scope();
-        let interaction_id = parse_id("interactionId", &interaction_id)?;
-        if source.is_some() != external_id.is_some() {
-            return Err(
-                AppError::invalid("give both `source` and `externalId`, or neither").into(),
-            );
-        }
-        let answers = Answers::from(answers);
-        answers.validate()?;
+        let key = match (source, external_id) {
+            (Some(source), Some(external_id)) => Some(ExternalKey::parse(
+                ("source", &source),
+                ("externalId", &external_id),
+            )?),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    AppError::invalid("give both `source` and `externalId`, or neither").into(),
+                )
+            }
+        };
+        let submission = FollowUpSubmission {
+            interaction_id: parse_id("interactionId", &interaction_id)?,
+            answers: answers.parse()?,
+            key,
+        };
         let request_id = ctx.request_id();
         let response = ctx
             .database()
             .transaction(move |connection| {
-                let mut query = interactions::table.filter(interactions::id.eq(interaction_id)).into_boxed();
-                if let Some(visible) = visible::interactions(record_scope) {
-                    query = query.filter(visible);
-                }
-                let interaction: Interaction = query
-                    .select(Interaction::as_select())
-                    .first(connection)
-                    .optional()?
-                    .ok_or_else(|| AppError::NotFound(format!("no interaction {interaction_id}")))?;
-                check_kind_fits_channel(SurveyKind::FollowUp, interaction.channel)?;
-                if let (Some(source), Some(external_id)) = (&source, &external_id) {
-                    let existing: Option<SurveyResponse> = survey_responses::table
-                        .filter(survey_responses::source.eq(source))
-                        .filter(survey_responses::external_id.eq(external_id))
-                        .select(SurveyResponse::as_select())
-                        .first(connection)
-                        .optional()?;
-                    if let Some(existing) = existing {
-                        let same = existing.interaction_id == interaction_id
-                            && surveys::recorded_answers_match(&existing, &answers);
-                        return if same {
-                            Ok(existing)
-                        } else {
-                            Err(AppError::Conflict(format!(
-                                "assessment ({source}, {external_id}) was already recorded with different answers"
-                            )))
-                        };
-                    }
-                }
-                let response: SurveyResponse = diesel::insert_into(survey_responses::table)
-                    .values(NewSurveyResponse {
-                        source,
-                        external_id,
-                        kind: SurveyKind::FollowUp,
-                        interaction_id,
-                        invitation_id: None,
-                        recorded_by: Some(principal.user_id),
-                        submitted_at: Utc::now(),
-                        satisfaction: answers.satisfaction,
-                        trust: answers.trust,
-                        effectiveness: answers.effectiveness,
-                        ease: answers.ease,
-                        efficiency: answers.efficiency,
-                        transparency: answers.transparency,
-                        helpfulness: answers.helpfulness,
-                        resolved: answers.resolved,
-                        comment: answers.comment,
-                    })
-                    .returning(SurveyResponse::as_returning())
-                    .get_result(connection)?;
-                audit::record(
-                    connection,
-                    Entry::new(Actor::user(principal.user_id, principal.role), "survey_response.follow_up", "survey_response")
-                        .entity_id(response.id)
-                        .after(json!({ "interaction_id": interaction_id, "kind": "follow_up" }))
-                        .request_id(request_id),
-                )?;
-                Ok(response)
+                follow_ups::record(connection, &principal, &submission, request_id)
             })
             .await?;
         Ok(SurveyResponseType(response))

@@ -32,9 +32,10 @@ use actix_web::{
 };
 
 use crate::{
+    domain::{Answers, LikertItem, RawAnswers},
     error::AppError,
     http::AppState,
-    records::surveys::{self, normalise_comment, Answers},
+    records::surveys,
 };
 
 use render::{FormValues, PageError};
@@ -102,7 +103,7 @@ async fn submit(
         )
         .await;
     };
-    let (values, answers, unreadable) = read_form(&form, text);
+    let (values, raw, unreadable) = read_form(&form, text);
     if !unreadable.is_empty() {
         return form_or_invalid(
             &state,
@@ -114,6 +115,21 @@ async fn submit(
         )
         .await;
     }
+    // The domain's rules, every problem in the page's words.
+    let answers = match Answers::parse_all(raw) {
+        Ok(answers) => answers,
+        Err(problems) => {
+            return form_or_invalid(
+                &state,
+                language,
+                &token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &values,
+                &page_errors(text, &problems),
+            )
+            .await
+        }
+    };
     // The TCP peer, or what a configured trusted proxy forwarded: the same client the API's
     // `submitSurveyResponse` counts.
     let client = crate::http::client::client_address(&request, &state.config.trusted_proxies);
@@ -123,7 +139,7 @@ async fn submit(
         &state.services.survey_limit,
         &client,
         &token,
-        answers.clone(),
+        answers,
         request_id,
     )
     .await;
@@ -138,8 +154,8 @@ async fn submit(
                 ))
                 .finish()
         }
-        Err(AppError::BadUserInput { .. }) => {
-            let errors = page_errors(text, &answers);
+        Err(problem @ AppError::BadUserInput { .. }) => {
+            let errors = page_errors(text, &[problem]);
             form_or_invalid(
                 &state,
                 language,
@@ -295,7 +311,7 @@ fn language_of(request: &HttpRequest) -> Language {
 
 /// The answers of a posted form, the values to show again, and the fields whose value no form
 /// of ours sends (garbage is refused here; every real rule is the domain's).
-fn read_form(pairs: &[(String, String)], text: &Text) -> (FormValues, Answers, Vec<PageError>) {
+fn read_form(pairs: &[(String, String)], text: &Text) -> (FormValues, RawAnswers, Vec<PageError>) {
     let first = |name: &str| {
         pairs
             .iter()
@@ -304,7 +320,7 @@ fn read_form(pairs: &[(String, String)], text: &Text) -> (FormValues, Answers, V
             .filter(|value| !value.is_empty())
     };
     let mut values = FormValues::default();
-    let mut answers = Answers::default();
+    let mut answers = RawAnswers::default();
     let mut unreadable = Vec::new();
     for (index, statement) in text.statements.iter().enumerate() {
         let Some(raw) = first(statement.field) else {
@@ -313,20 +329,9 @@ fn read_form(pairs: &[(String, String)], text: &Text) -> (FormValues, Answers, V
         values
             .likert
             .push((statement.field.to_owned(), raw.to_owned()));
-        match raw.parse::<i16>() {
-            Ok(value) => {
-                let slot = match statement.field {
-                    "satisfaction" => &mut answers.satisfaction,
-                    "trust" => &mut answers.trust,
-                    "effectiveness" => &mut answers.effectiveness,
-                    "ease" => &mut answers.ease,
-                    "efficiency" => &mut answers.efficiency,
-                    "transparency" => &mut answers.transparency,
-                    _ => &mut answers.helpfulness,
-                };
-                *slot = Some(value);
-            }
-            Err(_) => unreadable.push(PageError {
+        match (raw.parse::<i64>(), LikertItem::from_name(statement.field)) {
+            (Ok(value), Some(item)) => answers.set(item, Some(value)),
+            _ => unreadable.push(PageError {
                 field: Some(statement.field.to_owned()),
                 message: text.error_likert.replace("{n}", &(index + 1).to_string()),
             }),
@@ -353,17 +358,16 @@ fn read_form(pairs: &[(String, String)], text: &Text) -> (FormValues, Answers, V
         .find(|(key, _)| key == "comment")
         .map(|(_, value)| value.clone())
         .unwrap_or_default();
-    answers.comment = normalise_comment(Some(values.comment.clone()));
+    answers.comment = Some(values.comment.clone());
     (values, answers, unreadable)
 }
 
-/// The domain's verdict on `answers` in the page's words, one message per problem.
-fn page_errors(text: &Text, answers: &Answers) -> Vec<PageError> {
-    answers
-        .problems()
-        .into_iter()
+/// The domain's problems with the answers in the page's words, one message per problem.
+fn page_errors(text: &Text, problems: &[AppError]) -> Vec<PageError> {
+    problems
+        .iter()
         .map(|problem| {
-            let field = match &problem {
+            let field = match problem {
                 AppError::BadUserInput { field, .. } => field.clone(),
                 _ => None,
             };
@@ -408,8 +412,8 @@ mod tests {
             text,
         );
         assert!(unreadable.is_empty());
-        assert_eq!(answers.satisfaction, Some(5));
-        assert_eq!(answers.ease, Some(2));
+        assert_eq!(answers.likert[LikertItem::Satisfaction.index()], Some(5));
+        assert_eq!(answers.likert[LikertItem::Ease.index()], Some(2));
         assert_eq!(answers.resolved, Some(false));
         assert_eq!(answers.comment.as_deref(), Some("  Thanks  "));
         assert_eq!(values.comment, "  Thanks  ");
@@ -434,7 +438,10 @@ mod tests {
     #[test]
     fn every_domain_problem_gets_a_localised_message() {
         let text = Language::Spanish.text();
-        let nothing = page_errors(text, &Answers::default());
+        let nothing = page_errors(
+            text,
+            &Answers::parse_all(RawAnswers::default()).unwrap_err(),
+        );
         assert_eq!(
             nothing,
             vec![PageError {
@@ -442,12 +449,13 @@ mod tests {
                 message: "Responda al menos una pregunta antes de enviar.".into()
             }]
         );
-        let answers = Answers {
-            efficiency: Some(9),
+        let mut raw = RawAnswers {
             comment: Some("x".repeat(4001)),
-            ..Answers::default()
+            ..RawAnswers::default()
         };
-        let messages: Vec<String> = page_errors(text, &answers)
+        raw.set(LikertItem::Efficiency, Some(9));
+        let problems = Answers::parse_all(raw).unwrap_err();
+        let messages: Vec<String> = page_errors(text, &problems)
             .into_iter()
             .map(|error| error.message)
             .collect();
