@@ -1,9 +1,14 @@
 //! Writing records: the validation and idempotency rules shared by the GraphQL mutations and
-//! the bulk import, so a row means the same thing whichever way it arrives.
+//! the bulk import, so a row means the same thing whichever way it arrives; and one module per
+//! aggregate of the programme writes (`training`, `allocations`, `standards`), each owning its
+//! input parsing, rules, scoped existence checks and audit events.
 
+pub mod allocations;
 pub mod interactions;
 pub mod lookup;
+pub mod standards;
 pub mod surveys;
+pub mod training;
 
 use crate::error::{AppError, AppResult};
 
