@@ -256,3 +256,134 @@ pub async fn decide(
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> ProposalFields<'static> {
+        ProposalFields {
+            org_unit_code: "TEAM-A1",
+            channel: Channel::Chat,
+            period_start: NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
+            period_end: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap(),
+            staff_hours_per_week: 40.0,
+            fte: 1.0,
+            budget_cents: 0,
+            rationale: " Queue growth ",
+        }
+    }
+
+    fn field_refused(fields: ProposalFields<'_>) -> String {
+        match AllocationProposal::parse(fields) {
+            Err(AppError::BadUserInput {
+                field: Some(field), ..
+            }) => field,
+            other => panic!("expected BAD_USER_INPUT naming a field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn proposals_are_bounded_and_in_order() {
+        let proposal = AllocationProposal::parse(fields()).unwrap();
+        assert_eq!(proposal.rationale.as_str(), "Queue growth");
+        let at_limits = ProposalFields {
+            staff_hours_per_week: MAX_STAFF_HOURS_PER_WEEK,
+            fte: MAX_FTE,
+            budget_cents: MAX_BUDGET_CENTS,
+            ..fields()
+        };
+        assert!(AllocationProposal::parse(at_limits).is_ok());
+        let long = "x".repeat(2_001);
+        for (changed, field) in [
+            (
+                ProposalFields {
+                    org_unit_code: "team a1",
+                    ..fields()
+                },
+                "orgUnitCode",
+            ),
+            (
+                ProposalFields {
+                    period_end: NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                    ..fields()
+                },
+                "periodEnd",
+            ),
+            (
+                ProposalFields {
+                    period_start: NaiveDate::from_ymd_opt(1999, 1, 1).unwrap(),
+                    ..fields()
+                },
+                "periodStart",
+            ),
+            (
+                ProposalFields {
+                    staff_hours_per_week: f64::NAN,
+                    ..fields()
+                },
+                "staffHoursPerWeek",
+            ),
+            (
+                ProposalFields {
+                    staff_hours_per_week: MAX_STAFF_HOURS_PER_WEEK + 1.0,
+                    ..fields()
+                },
+                "staffHoursPerWeek",
+            ),
+            (
+                ProposalFields {
+                    fte: -0.5,
+                    ..fields()
+                },
+                "fte",
+            ),
+            (
+                ProposalFields {
+                    fte: f64::INFINITY,
+                    ..fields()
+                },
+                "fte",
+            ),
+            (
+                ProposalFields {
+                    budget_cents: -1,
+                    ..fields()
+                },
+                "budgetCents",
+            ),
+            (
+                ProposalFields {
+                    budget_cents: MAX_BUDGET_CENTS + 1,
+                    ..fields()
+                },
+                "budgetCents",
+            ),
+            (
+                ProposalFields {
+                    rationale: " ",
+                    ..fields()
+                },
+                "rationale",
+            ),
+            (
+                ProposalFields {
+                    rationale: &long,
+                    ..fields()
+                },
+                "rationale",
+            ),
+        ] {
+            assert_eq!(field_refused(changed), field);
+        }
+    }
+
+    #[test]
+    fn a_blank_decision_note_is_none_and_a_long_one_refused() {
+        assert!(AllocationDecision::parse(true, Some("  "))
+            .unwrap()
+            .note
+            .is_none());
+        assert!(AllocationDecision::parse(false, Some(&"x".repeat(2_001))).is_err());
+    }
+}

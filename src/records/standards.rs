@@ -1,5 +1,5 @@
 //! Service standards, one aggregate: published targets ("80% of calls answered within 30
-//! seconds"), created by [`publish`] and revised by [`revise`].
+//! seconds"), published and revised by [`set`].
 //!
 //! This module owns parsing the input into domain values (a [`StandardSubmission`] can only be
 //! built by its parser), the rules of a target — its range follows the metric's unit in the
@@ -172,51 +172,44 @@ impl StandardSubmission {
     }
 }
 
-/// Publishes a standard and records `service_standard.create`, in one transaction.
-pub async fn publish(
-    database: &Database,
-    principal: &Principal,
-    submission: StandardSubmission,
-    request_id: Option<String>,
-) -> AppResult<ServiceStandard> {
-    let principal = principal.clone();
-    database
-        .transaction(move |connection| {
-            let values = submission.resolve(connection, &principal)?;
-            let standard: ServiceStandard = diesel::insert_into(service_standards::table)
-                .values(&values)
-                .returning(ServiceStandard::as_returning())
-                .get_result(connection)?;
-            audit::record(
-                connection,
-                Entry::new(
-                    Actor::user(principal.user_id, principal.role),
-                    "service_standard.create",
-                    "service_standard",
-                )
-                .entity_id(standard.id)
-                .after(serde_json::to_value(&standard).unwrap_or_default())
-                .request_id(request_id),
-            )?;
-            Ok(standard)
-        })
-        .await
+/// The audit event of `action` by `principal`, with the standard as written.
+fn event(principal: &Principal, action: &'static str, standard: &ServiceStandard) -> Entry {
+    Entry::new(
+        Actor::user(principal.user_id, principal.role),
+        action,
+        "service_standard",
+    )
+    .entity_id(standard.id)
+    .after(serde_json::to_value(standard).unwrap_or_default())
 }
 
-/// Replaces standard `id` with `submission` and records `service_standard.update` with the
-/// standard before and after, in one transaction. The standard is locked before it is read, so
+/// Publishes a standard (`revision_of` none: `service_standard.create`) or replaces standard
+/// `revision_of` with it (`service_standard.update`, with the standard before and after), and
+/// records the event, in one transaction. A revised standard is locked before it is read, so
 /// an unknown id is `NOT_FOUND` with nothing written, and of two concurrent revisions the
 /// second waits for the first and its event's `before` is the first one's `after`.
-pub async fn revise(
+pub async fn set(
     database: &Database,
     principal: &Principal,
-    id: i64,
+    revision_of: Option<i64>,
     submission: StandardSubmission,
     request_id: Option<String>,
 ) -> AppResult<ServiceStandard> {
     let principal = principal.clone();
     database
         .transaction(move |connection| {
+            let Some(id) = revision_of else {
+                let values = submission.resolve(connection, &principal)?;
+                let standard: ServiceStandard = diesel::insert_into(service_standards::table)
+                    .values(&values)
+                    .returning(ServiceStandard::as_returning())
+                    .get_result(connection)?;
+                audit::record(
+                    connection,
+                    event(&principal, "service_standard.create", &standard).request_id(request_id),
+                )?;
+                return Ok(standard);
+            };
             let before: ServiceStandard = service_standards::table
                 .find(id)
                 .select(ServiceStandard::as_select())
@@ -231,17 +224,82 @@ pub async fn revise(
                 .get_result(connection)?;
             audit::record(
                 connection,
-                Entry::new(
-                    Actor::user(principal.user_id, principal.role),
-                    "service_standard.update",
-                    "service_standard",
-                )
-                .entity_id(id)
-                .before(serde_json::to_value(&before).unwrap_or_default())
-                .after(serde_json::to_value(&standard).unwrap_or_default())
-                .request_id(request_id),
+                event(&principal, "service_standard.update", &standard)
+                    .before(serde_json::to_value(&before).unwrap_or_default())
+                    .request_id(request_id),
             )?;
             Ok(standard)
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(metric: MetricKind, target: f64) -> StandardFields<'static> {
+        StandardFields {
+            metric,
+            comparator: Comparator::AtLeast,
+            target,
+            channel: None,
+            org_unit_code: None,
+            threshold_seconds: None,
+            effective_from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            effective_to: None,
+            description: None,
+        }
+    }
+
+    fn field_refused(fields: StandardFields<'_>) -> String {
+        match StandardSubmission::parse(fields) {
+            Err(AppError::BadUserInput {
+                field: Some(field), ..
+            }) => field,
+            other => panic!("expected BAD_USER_INPUT naming a field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn targets_follow_the_unit_of_their_metric() {
+        assert!(StandardSubmission::parse(fields(MetricKind::Csat, 1.0)).is_ok());
+        assert!(StandardSubmission::parse(fields(MetricKind::AverageHandleTime, 240.0)).is_ok());
+        assert!(StandardSubmission::parse(fields(MetricKind::Interactions, 5_000.0)).is_ok());
+        for (metric, target) in [
+            (MetricKind::Csat, 1.01),
+            (MetricKind::ServiceLevel, -0.1),
+            (MetricKind::AverageHandleTime, f64::from(Seconds::MAX) + 1.0),
+            (MetricKind::Interactions, f64::NAN),
+        ] {
+            assert_eq!(field_refused(fields(metric, target)), "target");
+        }
+    }
+
+    #[test]
+    fn service_level_thresholds_default_and_are_bounded() {
+        let standard = StandardSubmission::parse(fields(MetricKind::ServiceLevel, 0.8)).unwrap();
+        assert_eq!(standard.threshold_seconds, Some(DEFAULT_THRESHOLD_SECONDS));
+        for (metric, seconds) in [
+            (MetricKind::ServiceLevel, 0),
+            (MetricKind::ServiceLevel, MAX_THRESHOLD_SECONDS + 1),
+            (MetricKind::Csat, 30),
+        ] {
+            let changed = StandardFields {
+                threshold_seconds: Some(seconds),
+                ..fields(metric, 0.8)
+            };
+            assert_eq!(field_refused(changed), "thresholdSeconds");
+        }
+        let reversed = StandardFields {
+            effective_to: NaiveDate::from_ymd_opt(2025, 12, 31),
+            ..fields(MetricKind::Csat, 0.8)
+        };
+        assert_eq!(field_refused(reversed), "effectiveTo");
+        let long = "x".repeat(4_001);
+        let described = StandardFields {
+            description: Some(&long),
+            ..fields(MetricKind::Csat, 0.8)
+        };
+        assert_eq!(field_refused(described), "description");
+    }
 }

@@ -407,3 +407,87 @@ fn completed_earlier(
     }
     Ok(assignment)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(error: AppError) -> String {
+        match error {
+            AppError::BadUserInput {
+                field: Some(field), ..
+            } => field,
+            other => panic!("expected BAD_USER_INPUT naming a field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn courses_drop_repeated_metrics_and_refuse_volumes() {
+        let course = CourseSubmission::parse(
+            " FCR-101 ",
+            " First contact ",
+            Some("  "),
+            &[MetricKind::Ease, MetricKind::Ease, MetricKind::Trust],
+        )
+        .unwrap();
+        assert_eq!(course.code.as_str(), "FCR-101");
+        assert_eq!(course.title.as_str(), "First contact");
+        assert!(course.description.is_none(), "blank is none");
+        assert_eq!(
+            course.addressed_metrics,
+            vec![MetricKind::Ease, MetricKind::Trust]
+        );
+        for (code, title, description, metrics, field) in [
+            ("fcr", "T", None, vec![], "code"),
+            ("FCR", "Two\nlines", None, vec![], "title"),
+            ("FCR", "T", Some("x".repeat(4_001)), vec![], "description"),
+            (
+                "FCR",
+                "T",
+                None,
+                vec![MetricKind::Interactions],
+                "addressedMetrics",
+            ),
+        ] {
+            let error =
+                CourseSubmission::parse(code, title, description.as_deref(), &metrics).unwrap_err();
+            assert_eq!(field_of(error), field);
+        }
+    }
+
+    #[test]
+    fn an_assignment_needs_a_reason_or_a_need() {
+        let day = |day: u32| NaiveDate::from_ymd_opt(2026, 10, day).unwrap();
+        let need = NeedClaim::parse(MetricKind::Csat, day(1), day(31)).unwrap();
+        let with_need = AssignmentSubmission::parse(7, "CSAT-101", None, None, Some(need)).unwrap();
+        assert!(matches!(
+            with_need.motive,
+            Motive::Need { reason: None, .. }
+        ));
+        let with_reason =
+            AssignmentSubmission::parse(7, "CSAT-101", Some(" Onboarding "), None, None).unwrap();
+        assert!(
+            matches!(with_reason.motive, Motive::Reason(ref reason) if reason.as_str() == "Onboarding")
+        );
+        for (reason, field) in [
+            (None, "reason"),
+            (Some("   "), "reason"),
+            (Some(&*"x".repeat(2_001)), "reason"),
+        ] {
+            let error = AssignmentSubmission::parse(7, "CSAT-101", reason, None, None).unwrap_err();
+            assert_eq!(field_of(error), field);
+        }
+        let error = AssignmentSubmission::parse(7, "csat", Some("x"), None, None).unwrap_err();
+        assert_eq!(field_of(error), "courseCode");
+        for (metric, from) in [
+            (MetricKind::ServiceLevel, day(1)),
+            (
+                MetricKind::Csat,
+                NaiveDate::from_ymd_opt(1999, 12, 31).unwrap(),
+            ),
+        ] {
+            let error = NeedClaim::parse(metric, from, day(31)).unwrap_err();
+            assert_eq!(field_of(error), "need");
+        }
+    }
+}

@@ -639,3 +639,93 @@ async fn propose_for_team_b1(app: &TestApp, world: &World) -> String {
         .unwrap_or_else(|| panic!("{body}"))
         .to_owned()
 }
+
+/// The domain functions confine themselves to the caller's scope, whoever calls them: a
+/// decision by a principal who cannot see the allocation (a supervisor of another office, an
+/// agent) is `NOT_FOUND` in the words a nonexistent id gets, and changes nothing; the same
+/// decision within scope is applied. (Through the API only an admin decides, so this is the
+/// second line of defence the role matrix relies on.)
+#[tokio::test]
+async fn domain_decisions_are_confined_to_the_callers_scope() {
+    use bac_metrics::{
+        auth::Principal,
+        db::schema::{org_units, resource_allocations},
+        error::AppError,
+        records::allocations::{self, AllocationDecision},
+    };
+    let app = TestApp::spawn().await;
+    let world = fixture::build(&app).await;
+    let unit = |code: &str| -> i64 {
+        org_units::table
+            .filter(org_units::code.eq(code))
+            .select(org_units::id)
+            .first(&mut app.connection())
+            .unwrap()
+    };
+    let principal = |user_id: i64, role: Role, org_unit: &str| Principal {
+        user_id,
+        role,
+        org_unit_id: unit(org_unit),
+        session_id: uuid::Uuid::nil(),
+    };
+    let office_b = app
+        .create_user(
+            "supervisor.b@test.example",
+            Role::Supervisor,
+            "OFFICE-B",
+            true,
+        )
+        .await;
+    let office_a = app
+        .create_user(
+            "supervisor.a2@test.example",
+            Role::Supervisor,
+            "OFFICE-A",
+            true,
+        )
+        .await;
+    let agent = app
+        .create_user("agent.a2@test.example", Role::Agent, "TEAM-A1", true)
+        .await;
+    let id: i64 = world.allocation_id.parse().unwrap();
+    let missing = 999_999_999;
+    let decide = |principal: Principal, id: i64| {
+        let database = app.database.clone();
+        async move {
+            allocations::decide(
+                &database,
+                &principal,
+                id,
+                AllocationDecision::parse(true, Some("Scope test")).unwrap(),
+                None,
+            )
+            .await
+        }
+    };
+    let not_found = |result: Result<_, AppError>, id: i64| match result {
+        Err(AppError::NotFound(message)) => message.replace(&id.to_string(), "<id>"),
+        other => panic!("expected NOT_FOUND, got {other:?}"),
+    };
+    let nowhere = not_found(
+        decide(principal(office_b, Role::Supervisor, "OFFICE-B"), missing).await,
+        missing,
+    );
+    for outsider in [
+        principal(office_b, Role::Supervisor, "OFFICE-B"),
+        principal(agent, Role::Agent, "TEAM-A1"),
+    ] {
+        let answer = not_found(decide(outsider, id).await, id);
+        assert_eq!(answer, nowhere);
+    }
+    let status: String = resource_allocations::table
+        .find(id)
+        .select(resource_allocations::status)
+        .first(&mut app.connection())
+        .unwrap();
+    assert_eq!(status, "proposed", "nothing was decided by the outsiders");
+    assert!(audit_events_of(&app, "allocation.decide", &world.allocation_id).is_empty());
+    let decided = decide(principal(office_a, Role::Supervisor, "OFFICE-A"), id)
+        .await
+        .expect("within the subtree");
+    assert_eq!(decided.decision_note.as_deref(), Some("Scope test"));
+}

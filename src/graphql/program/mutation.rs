@@ -224,12 +224,8 @@ impl ProgramMutation {
             effective_to: input.effective_to.map(|date| date.0),
             description: input.description.as_deref(),
         })?;
-        let database = ctx.database();
-        let request_id = ctx.request_id();
-        let standard = match id {
-            None => standards::publish(database, principal, submission, request_id).await?,
-            Some(id) => standards::revise(database, principal, id, submission, request_id).await?,
-        };
+        let standard =
+            standards::set(ctx.database(), principal, id, submission, ctx.request_id()).await?;
         Ok(ServiceStandardType(standard))
     }
 }
