@@ -1,6 +1,7 @@
 //! Resolving what callers name to what the database stores: org-unit codes to the ids of their
-//! subtrees, topic and course codes to ids, and inclusive local dates of the reporting time zone
-//! to UTC instant ranges. Used by the API's filters, the exports and the insights alike.
+//! subtrees (or, for a write, to the one unit it aims at, within the caller's scope), topic and
+//! course codes to ids, and inclusive local dates of the reporting time zone to UTC instant
+//! ranges. Used by the API's filters, the exports, the insights and the programme writes.
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
