@@ -148,6 +148,30 @@ impl Principal {
             Role::Ingest | Role::Analyst | Role::Auditor | Role::Admin => RecordScope::All,
         }
     }
+
+    /// This principal, if their role may perform `action`; `FORBIDDEN` otherwise.
+    pub fn authorize(&self, action: Action) -> AppResult<&Principal> {
+        if is_allowed(self.role, action) {
+            Ok(self)
+        } else {
+            Err(AppError::Forbidden(format!(
+                "the {} role may not do this",
+                self.role.as_db_str()
+            )))
+        }
+    }
+
+    /// The metrics this principal may see, or `FORBIDDEN` (see [`Scope::metrics_access`]). For
+    /// domain code that already holds the authorized caller, such as the training-need check of
+    /// an assignment.
+    pub fn metrics_access(&self, min_cell_size: i64) -> AppResult<MetricsAccess> {
+        self.authorize(Action::ReadMetrics)?;
+        Ok(MetricsAccess {
+            records: self.record_scope(),
+            min_cell_size: (self.role == Role::Analyst).then_some(min_cell_size),
+            may_break_down_by_agent: is_allowed(self.role, Action::IdentifyAgents),
+        })
+    }
 }
 
 /// What a caller may see of the metrics (DESIGN §3's metrics column).
@@ -165,12 +189,7 @@ impl Scope {
     /// The metrics this caller may see, or `UNAUTHENTICATED`/`FORBIDDEN`. `min_cell_size` is the
     /// configured suppression threshold, applied to the roles that see aggregates only.
     pub fn metrics_access(&self, min_cell_size: i64) -> AppResult<MetricsAccess> {
-        let principal = self.authorize(Action::ReadMetrics)?;
-        Ok(MetricsAccess {
-            records: principal.record_scope(),
-            min_cell_size: (principal.role == Role::Analyst).then_some(min_cell_size),
-            may_break_down_by_agent: is_allowed(principal.role, Action::IdentifyAgents),
-        })
+        self.principal()?.metrics_access(min_cell_size)
     }
 
     /// The caller, or `UNAUTHENTICATED` saying why not.
@@ -186,15 +205,7 @@ impl Scope {
 
     /// The caller, if their role may perform `action`; `UNAUTHENTICATED` or `FORBIDDEN` otherwise.
     pub fn authorize(&self, action: Action) -> AppResult<&Principal> {
-        let principal = self.principal()?;
-        if is_allowed(principal.role, action) {
-            Ok(principal)
-        } else {
-            Err(AppError::Forbidden(format!(
-                "the {} role may not do this",
-                principal.role.as_db_str()
-            )))
-        }
+        self.principal()?.authorize(action)
     }
 }
 

@@ -435,6 +435,19 @@ impl NeedEvidence {
     }
 }
 
+/// `metric` is one training needs are assessed on ([`NEED_METRICS`]); `BAD_USER_INPUT` on
+/// `need` otherwise.
+pub fn check_need_metric(metric: MetricKind) -> AppResult<()> {
+    if NEED_METRICS.contains(&metric) {
+        Ok(())
+    } else {
+        Err(AppError::bad_input(
+            "need",
+            format!("training needs are assessed on CSAT, the six A-11 drivers, FIRST_CONTACT_RESOLUTION, TRANSFER_RATE and AVERAGE_HANDLE_TIME, not {metric}"),
+        ))
+    }
+}
+
 /// Recomputes, through the engine, whether `agent_id` has a need on `metric` over `[from, to]`,
 /// and returns its evidence; `BAD_USER_INPUT` on `need` when the agent is not worse than their
 /// team beyond the interval there (or has too little data). When the agent worked for several
@@ -449,12 +462,7 @@ pub async fn confirm_need(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<NeedEvidence> {
-    if !NEED_METRICS.contains(&metric) {
-        return Err(AppError::bad_input(
-            "need",
-            format!("training needs are assessed on CSAT, the six A-11 drivers, FIRST_CONTACT_RESOLUTION, TRANSFER_RATE and AVERAGE_HANDLE_TIME, not {metric}"),
-        ));
-    }
+    check_need_metric(metric)?;
     if from > to {
         return Err(AppError::bad_input(
             "need",

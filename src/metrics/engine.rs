@@ -36,6 +36,8 @@ use crate::{
 pub const MAX_RANGE_DAYS: i64 = 3_653;
 /// Most values one filter list may hold.
 pub const MAX_FILTER_VALUES: usize = 500;
+/// The longest service-level threshold a request (or a service standard) may state: a day.
+pub const MAX_THRESHOLD_SECONDS: i32 = 86_400;
 
 /// A breakdown of the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
@@ -176,10 +178,10 @@ impl MetricsRequest {
             ));
         }
         if let Some(seconds) = self.service_level_threshold_seconds {
-            if !(0..=86_400).contains(&seconds) {
+            if !(0..=MAX_THRESHOLD_SECONDS).contains(&seconds) {
                 return Err(AppError::bad_input(
                     "serviceLevelThresholdSeconds",
-                    "must be between 0 and 86400 seconds",
+                    format!("must be between 0 and {MAX_THRESHOLD_SECONDS} seconds"),
                 ));
             }
         }

@@ -1,13 +1,14 @@
 //! Resolving what callers name to what the database stores: org-unit codes to the ids of their
-//! subtrees, topic and course codes to ids, and inclusive local dates of the reporting time zone
-//! to UTC instant ranges. Used by the API's filters, the exports and the insights alike.
+//! subtrees (or, for a write, to the one unit it aims at, within the caller's scope), topic and
+//! course codes to ids, and inclusive local dates of the reporting time zone to UTC instant
+//! ranges. Used by the API's filters, the exports, the insights and the programme writes.
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use crate::{
-    auth::scope::visible,
+    auth::scope::{visible, RecordScope},
     db::schema::{org_units, topics, training_courses},
     domain::text::quote,
     error::{AppError, AppResult},
@@ -39,6 +40,31 @@ pub fn org_unit_subtrees(
     ids.sort_unstable();
     ids.dedup();
     Ok(ids)
+}
+
+/// The id of the org unit `code`, for a write the caller aims at it: `BAD_USER_INPUT` on
+/// `field` when there is no such unit, `FORBIDDEN` when it is outside the caller's scope
+/// ([`visible::org_unit_in_scope`]). Org units are reference data every role may read, so
+/// neither answer reveals anything.
+pub fn org_unit_for_write(
+    connection: &mut PgConnection,
+    scope: RecordScope,
+    field: &str,
+    code: &str,
+) -> AppResult<i64> {
+    let id: i64 = org_units::table
+        .filter(org_units::code.eq(code))
+        .select(org_units::id)
+        .first(connection)
+        .optional()?
+        .ok_or_else(|| AppError::bad_input(field, format!("no org unit `{}`", quote(code))))?;
+    if !visible::org_unit_in_scope(connection, scope, id)? {
+        return Err(AppError::Forbidden(format!(
+            "{} is outside your org unit",
+            quote(code)
+        )));
+    }
+    Ok(id)
 }
 
 /// The ids of the topics named by `codes`.

@@ -1,10 +1,16 @@
-//! Writing records: the validation and idempotency rules shared by the GraphQL mutations and
-//! the bulk import, so a row means the same thing whichever way it arrives.
+//! Writing records: one module per aggregate — `interactions` (and their customers), `surveys`
+//! (invitations, links, responses), `follow_ups`, `training`, `allocations`, `standards` — each
+//! owning its rules, idempotency, scoped existence checks and audit events, shared by the
+//! GraphQL mutations, the bulk import and the command line, so a record means the same thing
+//! whichever way it arrives. `lookup` resolves codes and local dates.
 
+pub mod allocations;
 pub mod follow_ups;
 pub mod interactions;
 pub mod lookup;
+pub mod standards;
 pub mod surveys;
+pub mod training;
 
 use crate::error::{AppError, AppResult};
 

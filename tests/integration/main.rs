@@ -12,6 +12,7 @@ mod graphql_http;
 mod import;
 mod metrics;
 mod oversight;
+mod program_writes;
 mod records;
 mod reporting;
 mod retention;
