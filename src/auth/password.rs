@@ -58,11 +58,11 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Checks a new password against the minimum policy.
-pub fn check_policy(password: &str) -> AppResult<()> {
+/// Checks a new password against the minimum policy; `field` names the input for the error.
+pub fn check_policy(field: &str, password: &str) -> AppResult<()> {
     if password.chars().count() < MINIMUM_LENGTH {
         return Err(AppError::bad_input(
-            "password",
+            field,
             format!("must be at least {MINIMUM_LENGTH} characters long"),
         ));
     }
@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn policy_requires_length() {
-        assert!(check_policy("short").is_err());
-        assert!(check_policy("long enough password").is_ok());
+        assert!(check_policy("password", "short").is_err());
+        assert!(check_policy("password", "long enough password").is_ok());
     }
 }

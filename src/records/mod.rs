@@ -3,6 +3,7 @@
 
 pub mod interactions;
 pub mod lookup;
+pub mod organisation;
 pub mod surveys;
 
 use crate::error::{AppError, AppResult};

@@ -307,6 +307,7 @@ impl TestApp {
         )
         .await
         .expect("create a user")
+        .id
     }
 
     /// Mints a token for `email` through the same service the `token` command uses.

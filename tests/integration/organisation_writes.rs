@@ -18,7 +18,8 @@ use crate::helpers::{first_error_code, first_error_message, TestApp, TEST_SECRET
 
 const BINARY: &str = env!("CARGO_BIN_EXE_bac-metrics");
 
-const CREATE_USER: &str = "mutation($input: CreateUserInput!) { createUser(input: $input) { id email displayName } }";
+const CREATE_USER: &str =
+    "mutation($input: CreateUserInput!) { createUser(input: $input) { id email displayName } }";
 const CREATE_ORG_UNIT: &str = "mutation($code: String!, $name: String!, $parent: String) { createOrgUnit(code: $code, name: $name, parentCode: $parent) { id code } }";
 const CREATE_TOPIC: &str =
     "mutation($code: String!, $name: String!) { createTopic(code: $code, name: $name) { id code } }";
@@ -68,7 +69,10 @@ fn rejections(report: &Value) -> Vec<(i64, String, String)> {
 fn run_command(app: &TestApp, args: &[&str]) -> Output {
     Command::new(BINARY)
         .env("DATABASE_URL", &app.database_url)
-        .env("JWT_SECRET", String::from_utf8(TEST_SECRET.to_vec()).unwrap())
+        .env(
+            "JWT_SECRET",
+            String::from_utf8(TEST_SECRET.to_vec()).unwrap(),
+        )
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .args(args)
@@ -376,7 +380,10 @@ async fn every_created_record_has_one_audit_event_and_a_refused_write_none() {
             json!({ "code": "TEAM-A3", "name": "Team A3", "parent": "OFFICE-A" }),
         )
         .await;
-    let unit = body["data"]["createOrgUnit"]["id"].as_str().unwrap().to_owned();
+    let unit = body["data"]["createOrgUnit"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (_, body) = app
         .post(
             Some(&admin),
@@ -384,15 +391,24 @@ async fn every_created_record_has_one_audit_event_and_a_refused_write_none() {
             json!({ "code": "GRANTS", "name": "Grants" }),
         )
         .await;
-    let topic = body["data"]["createTopic"]["id"].as_str().unwrap().to_owned();
+    let topic = body["data"]["createTopic"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let user_id = user["id"].as_str().unwrap().to_owned();
-    assert_eq!(audited(&app, "user.create"), [admin_id.clone(), user_id.clone()]);
+    assert_eq!(
+        audited(&app, "user.create"),
+        [admin_id.clone(), user_id.clone()]
+    );
     assert_eq!(audited(&app, "org_unit.create"), [unit.clone()]);
     assert_eq!(audited(&app, "topic.create"), [topic.clone()]);
     let (actor, after): (Option<i64>, Value) = audit_events::table
         .filter(audit_events::action.eq("user.create"))
         .filter(audit_events::entity_id.eq(&user_id))
-        .select((audit_events::actor_id, audit_events::after.assume_not_null()))
+        .select((
+            audit_events::actor_id,
+            audit_events::after.assume_not_null(),
+        ))
         .first(&mut app.connection())
         .unwrap();
     assert_eq!(actor.map(|id| id.to_string()), Some(admin_id.clone()));
@@ -588,7 +604,12 @@ async fn the_command_line_names_its_own_options_and_defaults_the_display_name() 
 
     for (args, expected) in [
         (
-            vec!["--email", "night.shift@test.example", "--org-unit", "TEAM-A2"],
+            vec![
+                "--email",
+                "night.shift@test.example",
+                "--org-unit",
+                "TEAM-A2",
+            ],
             "a user with email night.shift@test.example already exists".to_owned(),
         ),
         (
