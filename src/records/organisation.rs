@@ -171,6 +171,26 @@ enum Insertion<T> {
 }
 
 impl<T> Insertion<T> {
+    /// The one way a record of this module is created. `insert` is an `INSERT … ON CONFLICT DO
+    /// NOTHING RETURNING`, so it yields nothing when the key is taken — also by a transaction
+    /// that committed while this one waited on the key — instead of failing on the unique
+    /// index; `existing` then reads the holder (a new statement, which sees that commit). A new
+    /// record gets its audit event (`event`) in the caller's transaction; a taken key none.
+    fn attempt(
+        connection: &mut PgConnection,
+        insert: impl FnOnce(&mut PgConnection) -> QueryResult<Option<T>>,
+        existing: impl FnOnce(&mut PgConnection) -> QueryResult<T>,
+        event: impl FnOnce(&T) -> Entry,
+    ) -> AppResult<Self> {
+        match insert(connection)? {
+            Some(record) => {
+                audit::record(connection, event(&record))?;
+                Ok(Insertion::Created(record))
+            }
+            None => Ok(Insertion::AlreadyThere(existing(connection)?)),
+        }
+    }
+
     /// For the single-record entry points: an existing key is a `CONFLICT`.
     fn created_or_conflict(self, conflict: impl FnOnce() -> String) -> AppResult<T> {
         match self {
@@ -268,43 +288,42 @@ fn insert_user(
     actor: Actor,
     request_id: Option<String>,
 ) -> AppResult<Insertion<User>> {
-    let created: Option<User> = diesel::insert_into(users::table)
-        .values(NewUser {
-            email: draft.email.as_str(),
-            display_name: draft.display_name.as_str(),
-            role: draft.role,
-            org_unit_id,
-            password_hash,
-        })
-        .on_conflict(users::email)
-        .do_nothing()
-        .returning(User::as_returning())
-        .get_result(connection)
-        .optional()?;
-    let Some(user) = created else {
-        // Nothing inserted: the email was taken, possibly by a transaction that committed
-        // while this one waited; this statement sees it.
-        return Ok(Insertion::AlreadyThere(
+    Insertion::attempt(
+        connection,
+        |connection| {
+            diesel::insert_into(users::table)
+                .values(NewUser {
+                    email: draft.email.as_str(),
+                    display_name: draft.display_name.as_str(),
+                    role: draft.role,
+                    org_unit_id,
+                    password_hash,
+                })
+                .on_conflict(users::email)
+                .do_nothing()
+                .returning(User::as_returning())
+                .get_result(connection)
+                .optional()
+        },
+        |connection| {
             users::table
                 .filter(users::email.eq(draft.email.as_str()))
                 .select(User::as_select())
-                .first(connection)?,
-        ));
-    };
-    audit::record(
-        connection,
-        Entry::new(actor, "user.create", "user")
-            .entity_id(user.id)
-            .after(json!({
-                "email": user.email,
-                "display_name": user.display_name,
-                "role": user.role.as_db_str(),
-                "org_unit_id": user.org_unit_id,
-                "service_account": user.password_hash.is_none(),
-            }))
-            .request_id(request_id),
-    )?;
-    Ok(Insertion::Created(user))
+                .first(connection)
+        },
+        |user| {
+            Entry::new(actor, "user.create", "user")
+                .entity_id(user.id)
+                .after(json!({
+                    "email": user.email,
+                    "display_name": user.display_name,
+                    "role": user.role.as_db_str(),
+                    "org_unit_id": user.org_unit_id,
+                    "service_account": user.password_hash.is_none(),
+                }))
+                .request_id(request_id)
+        },
+    )
 }
 
 /// Deactivates a user: their sessions end and their tokens stop working at once. No one may
@@ -408,34 +427,34 @@ fn insert_org_unit(
     actor: Actor,
     request_id: Option<String>,
 ) -> AppResult<Insertion<OrgUnit>> {
-    let created: Option<OrgUnit> = diesel::insert_into(org_units::table)
-        .values(NewOrgUnit {
-            code: draft.code.as_str(),
-            name: draft.name.as_str(),
-            parent_id,
-        })
-        .on_conflict(org_units::code)
-        .do_nothing()
-        .returning(OrgUnit::as_returning())
-        .get_result(connection)
-        .optional()?;
-    let Some(unit) = created else {
-        // The code was taken (possibly by a transaction that committed while this one waited).
-        return Ok(Insertion::AlreadyThere(
+    Insertion::attempt(
+        connection,
+        |connection| {
+            diesel::insert_into(org_units::table)
+                .values(NewOrgUnit {
+                    code: draft.code.as_str(),
+                    name: draft.name.as_str(),
+                    parent_id,
+                })
+                .on_conflict(org_units::code)
+                .do_nothing()
+                .returning(OrgUnit::as_returning())
+                .get_result(connection)
+                .optional()
+        },
+        |connection| {
             org_units::table
                 .filter(org_units::code.eq(draft.code.as_str()))
                 .select(OrgUnit::as_select())
-                .first(connection)?,
-        ));
-    };
-    audit::record(
-        connection,
-        Entry::new(actor, "org_unit.create", "org_unit")
-            .entity_id(unit.id)
-            .after(json!({ "code": unit.code, "name": unit.name, "parent_id": unit.parent_id }))
-            .request_id(request_id),
-    )?;
-    Ok(Insertion::Created(unit))
+                .first(connection)
+        },
+        |unit| {
+            Entry::new(actor, "org_unit.create", "org_unit")
+                .entity_id(unit.id)
+                .after(json!({ "code": unit.code, "name": unit.name, "parent_id": unit.parent_id }))
+                .request_id(request_id)
+        },
+    )
 }
 
 /// Creates an inquiry topic (`createTopic`). The code must be new: a taken one — also by a
@@ -483,33 +502,33 @@ fn insert_topic(
     actor: Actor,
     request_id: Option<String>,
 ) -> AppResult<Insertion<Topic>> {
-    let created: Option<Topic> = diesel::insert_into(topics::table)
-        .values(NewTopic {
-            code: draft.code.as_str(),
-            name: draft.name.as_str(),
-        })
-        .on_conflict(topics::code)
-        .do_nothing()
-        .returning(Topic::as_returning())
-        .get_result(connection)
-        .optional()?;
-    let Some(topic) = created else {
-        // The code was taken (possibly by a transaction that committed while this one waited).
-        return Ok(Insertion::AlreadyThere(
+    Insertion::attempt(
+        connection,
+        |connection| {
+            diesel::insert_into(topics::table)
+                .values(NewTopic {
+                    code: draft.code.as_str(),
+                    name: draft.name.as_str(),
+                })
+                .on_conflict(topics::code)
+                .do_nothing()
+                .returning(Topic::as_returning())
+                .get_result(connection)
+                .optional()
+        },
+        |connection| {
             topics::table
                 .filter(topics::code.eq(draft.code.as_str()))
                 .select(Topic::as_select())
-                .first(connection)?,
-        ));
-    };
-    audit::record(
-        connection,
-        Entry::new(actor, "topic.create", "topic")
-            .entity_id(topic.id)
-            .after(json!({ "code": topic.code, "name": topic.name }))
-            .request_id(request_id),
-    )?;
-    Ok(Insertion::Created(topic))
+                .first(connection)
+        },
+        |topic| {
+            Entry::new(actor, "topic.create", "topic")
+                .entity_id(topic.id)
+                .after(json!({ "code": topic.code, "name": topic.name }))
+                .request_id(request_id)
+        },
+    )
 }
 
 /// The id of the org unit `code`; `field` names the input when there is none.

@@ -87,6 +87,27 @@ fn user_count(app: &TestApp) -> i64 {
         .unwrap()
 }
 
+/// How many users have `email`, and how many org units and topics have `code`.
+fn stored(app: &TestApp, email: &str, code: &str) -> (i64, i64, i64) {
+    let mut connection = app.connection();
+    let users = users::table
+        .filter(users::email.eq(email))
+        .count()
+        .get_result(&mut connection)
+        .unwrap();
+    let units = org_units::table
+        .filter(org_units::code.eq(code))
+        .count()
+        .get_result(&mut connection)
+        .unwrap();
+    let topics = topics::table
+        .filter(topics::code.eq(code))
+        .count()
+        .get_result(&mut connection)
+        .unwrap();
+    (users, units, topics)
+}
+
 /// The entity ids of the audit events with `action`, oldest first.
 fn audited(app: &TestApp, action: &str) -> Vec<String> {
     audit_events::table
@@ -227,31 +248,7 @@ async fn names_over_200_characters_are_refused_with_the_field_named_in_the_api_a
         "{report}"
     );
 
-    let mut connection = app.connection();
-    assert_eq!(
-        users::table
-            .filter(users::email.eq("long@test.example"))
-            .count()
-            .get_result::<i64>(&mut connection)
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        org_units::table
-            .filter(org_units::code.eq("LONG"))
-            .count()
-            .get_result::<i64>(&mut connection)
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        topics::table
-            .filter(topics::code.eq("LONG"))
-            .count()
-            .get_result::<i64>(&mut connection)
-            .unwrap(),
-        0
-    );
+    assert_eq!(stored(&app, "long@test.example", "LONG"), (0, 0, 0));
 }
 
 /// Sends the same mutation twice at once, `rounds` times with fresh variables each round, and
@@ -261,7 +258,7 @@ async fn race(
     token: &str,
     query: &str,
     variables: impl Fn(usize) -> Value,
-    count: impl Fn(&mut PgConnection, usize) -> i64,
+    count: impl Fn(&TestApp, usize) -> i64,
 ) {
     for round in 0..12 {
         let variables = variables(round);
@@ -290,7 +287,7 @@ async fn race(
             first_error_message(loser).contains("already exists"),
             "{loser}"
         );
-        assert_eq!(count(&mut app.connection(), round), 1, "round {round}");
+        assert_eq!(count(app, round), 1, "round {round}");
     }
 }
 
@@ -304,13 +301,7 @@ async fn concurrent_duplicates_make_one_record_and_a_conflict_never_an_internal_
         &admin,
         CREATE_USER,
         |round| json!({ "input": { "email": format!("twin{round}@test.example"), "displayName": "Twin", "role": "AGENT", "orgUnitCode": "TEAM-A1" } }),
-        |connection, round| {
-            users::table
-                .filter(users::email.eq(format!("twin{round}@test.example")))
-                .count()
-                .get_result(connection)
-                .unwrap()
-        },
+        |app, round| stored(app, &format!("twin{round}@test.example"), "").0,
     )
     .await;
     race(
@@ -318,13 +309,7 @@ async fn concurrent_duplicates_make_one_record_and_a_conflict_never_an_internal_
         &admin,
         CREATE_ORG_UNIT,
         |round| json!({ "code": format!("TWIN-{round}"), "name": "Twin", "parent": "AGENCY" }),
-        |connection, round| {
-            org_units::table
-                .filter(org_units::code.eq(format!("TWIN-{round}")))
-                .count()
-                .get_result(connection)
-                .unwrap()
-        },
+        |app, round| stored(app, "", &format!("TWIN-{round}")).1,
     )
     .await;
     race(
@@ -332,13 +317,7 @@ async fn concurrent_duplicates_make_one_record_and_a_conflict_never_an_internal_
         &admin,
         CREATE_TOPIC,
         |round| json!({ "code": format!("TWIN-{round}"), "name": "Twin" }),
-        |connection, round| {
-            topics::table
-                .filter(topics::code.eq(format!("TWIN-{round}")))
-                .count()
-                .get_result(connection)
-                .unwrap()
-        },
+        |app, round| stored(app, "", &format!("TWIN-{round}")).2,
     )
     .await;
 
@@ -360,7 +339,7 @@ async fn every_created_record_has_one_audit_event_and_a_refused_write_none() {
         .unwrap()
         .to_string();
     // The command line's user (through `cli::add_user`) is audited as the operator's.
-    assert_eq!(audited(&app, "user.create"), [admin_id.clone()]);
+    assert_eq!(audited(&app, "user.create"), [admin_id.as_str()]);
 
     // One event per record created through the API, naming it.
     let (_, body) = app
@@ -400,8 +379,8 @@ async fn every_created_record_has_one_audit_event_and_a_refused_write_none() {
         audited(&app, "user.create"),
         [admin_id.clone(), user_id.clone()]
     );
-    assert_eq!(audited(&app, "org_unit.create"), [unit.clone()]);
-    assert_eq!(audited(&app, "topic.create"), [topic.clone()]);
+    assert_eq!(audited(&app, "org_unit.create"), [unit.as_str()]);
+    assert_eq!(audited(&app, "topic.create"), [topic.as_str()]);
     let (actor, after): (Option<i64>, Value) = audit_events::table
         .filter(audit_events::action.eq("user.create"))
         .filter(audit_events::entity_id.eq(&user_id))
@@ -553,24 +532,8 @@ async fn the_record_and_its_audit_event_commit_together_or_not_at_all() {
     );
     assert!(!output.status.success());
 
-    let mut connection = app.connection();
     assert_eq!(user_count(&app), users_before);
-    assert_eq!(
-        org_units::table
-            .filter(org_units::code.eq("ORPHAN"))
-            .count()
-            .get_result::<i64>(&mut connection)
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        topics::table
-            .filter(topics::code.eq("ORPHAN"))
-            .count()
-            .get_result::<i64>(&mut connection)
-            .unwrap(),
-        0
-    );
+    assert_eq!(stored(&app, "orphan@test.example", "ORPHAN"), (0, 0, 0));
 }
 
 #[tokio::test]
