@@ -1,8 +1,8 @@
 //! Password hashing with argon2id at (at least) OWASP's minimum parameters.
 //!
 //! Hashing and verification are CPU-heavy by design, so callers run them through
-//! [`PasswordHasher::verify_off_executor`] / [`PasswordHasher::hash_off_executor`], which use the
-//! blocking thread pool. Unknown users are checked against a dummy hash so that a wrong email
+//! [`PasswordHasher::verify_off_executor`] / [`hash_off_executor`], which use the blocking
+//! thread pool. Unknown users are checked against a dummy hash so that a wrong email
 //! costs the same time as a wrong password.
 
 use argon2::{
@@ -32,11 +32,6 @@ impl PasswordHasher {
         Ok(Self {
             dummy_hash: hash_password("not-a-real-password-only-for-timing")?,
         })
-    }
-
-    /// Hashes `password` on the blocking pool.
-    pub async fn hash_off_executor(&self, password: String) -> AppResult<String> {
-        tokio::task::spawn_blocking(move || hash_password(&password)).await?
     }
 
     /// Verifies `candidate` against `stored` on the blocking pool. With no stored hash (unknown
@@ -69,7 +64,12 @@ pub fn check_policy(field: &str, password: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Hashes a password into a PHC string (blocking; prefer the `_off_executor` form in async code).
+/// Hashes `password` on the blocking pool (what async code calls).
+pub async fn hash_off_executor(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+/// Hashes a password into a PHC string (blocking; prefer [`hash_off_executor`] in async code).
 pub fn hash_password(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut OsRng);
     argon2()

@@ -114,7 +114,7 @@ impl NewPassword {
 
     /// The argon2id hash, computed on the blocking pool so the executor never waits on it.
     async fn hash(self) -> AppResult<String> {
-        tokio::task::spawn_blocking(move || password::hash_password(&self.0)).await?
+        password::hash_off_executor(self.0).await
     }
 }
 
