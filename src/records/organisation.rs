@@ -94,11 +94,6 @@ impl UserDraft {
             fields,
         })
     }
-
-    /// The email, normalised (trimmed, lower-case).
-    pub fn email(&self) -> &Email {
-        &self.email
-    }
 }
 
 /// A password for a new account that meets the policy (`auth::password::check_policy`).
@@ -533,21 +528,30 @@ fn insert_topic(
 
 /// The id of the org unit `code`; `field` names the input when there is none.
 fn org_unit_id(connection: &mut PgConnection, field: &str, code: &Code) -> AppResult<i64> {
-    org_units::table
-        .filter(org_units::code.eq(code.as_str()))
-        .select(org_units::id)
-        .first(connection)
-        .optional()?
+    find_org_unit(connection, code)?
         .ok_or_else(|| AppError::bad_input(field, format!("no org unit `{code}`")))
 }
 
 /// The id of a draft's parent unit, `None` for a root.
 fn parent_id(connection: &mut PgConnection, draft: &OrgUnitDraft) -> AppResult<Option<i64>> {
-    draft
-        .parent_code
-        .as_ref()
-        .map(|parent| org_unit_id(connection, draft.fields.parent_code, parent))
-        .transpose()
+    let Some(parent) = &draft.parent_code else {
+        return Ok(None);
+    };
+    find_org_unit(connection, parent)?.map(Some).ok_or_else(|| {
+        // In a file the parent may simply come later: say what order works.
+        AppError::bad_input(
+            draft.fields.parent_code,
+            format!("no org unit `{parent}` (create a parent before the units under it)"),
+        )
+    })
+}
+
+fn find_org_unit(connection: &mut PgConnection, code: &Code) -> AppResult<Option<i64>> {
+    Ok(org_units::table
+        .filter(org_units::code.eq(code.as_str()))
+        .select(org_units::id)
+        .first(connection)
+        .optional()?)
 }
 
 #[cfg(test)]
@@ -590,7 +594,7 @@ mod tests {
             input(" Pat.Owner@Agency.GOV ", Some(" Pat "), "TEAM-A1"),
         )
         .unwrap();
-        assert_eq!(draft.email().as_str(), "pat.owner@agency.gov");
+        assert_eq!(draft.email.as_str(), "pat.owner@agency.gov");
         assert_eq!(draft.display_name.as_str(), "Pat");
         // Without a display name, the part of the email before the `@`.
         let draft = UserDraft::parse(API, input("Night.Shift@x.gov", None, "TEAM-A1")).unwrap();

@@ -486,6 +486,32 @@ async fn every_created_record_has_one_audit_event_and_a_refused_write_none() {
         .first(&mut app.connection())
         .unwrap();
     assert_eq!(created[2], imported.to_string());
+
+    // A unit listed before its parent is rejected with the order that works; the parent lands
+    // with its event.
+    let report = upload(
+        &app,
+        &admin,
+        "org-units",
+        "code,name,parent_code
+TEAM-C1,Team C1,REGION-C
+REGION-C,Region C,AGENCY
+"
+        .to_owned(),
+    )
+    .await;
+    assert_eq!(report["inserted"], 1, "{report}");
+    assert_eq!(
+        rejections(&report),
+        [(
+            2,
+            "parent_code".to_owned(),
+            "no org unit `REGION-C` (create a parent before the units under it)".to_owned()
+        )]
+    );
+    let (_, region, _) = stored(&app, "", "REGION-C");
+    assert_eq!(region, 1);
+    assert_eq!(audited(&app, "org_unit.create").len(), 2);
 }
 
 #[tokio::test]
