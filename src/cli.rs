@@ -14,24 +14,22 @@ use std::{
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use diesel::prelude::*;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::{
-    audit::{self, Actor, Entry},
+    audit::Actor,
     auth::{password, AuthService, JwtKeys, PasswordHasher},
     config::Config,
     db::{
         cluster::{Durability, PrivateCluster, APPLICATION_DATABASE},
         enums::Role,
-        models::NewUser,
-        schema::{org_units, users},
+        models::User,
         Database, PoolOptions, Workload,
     },
     demo,
     error::AppError,
     import,
+    records::organisation::{self, NewPassword, UserDraft, UserFields, UserInput},
     secrets::Secrets,
     startup::Application,
     synthetic,
@@ -241,7 +239,7 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 } else {
                     None
                 };
-                let id = add_user(
+                let user = add_user(
                     &environment.database,
                     &email,
                     role,
@@ -249,11 +247,13 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     display_name,
                     password,
                 )
-                .await?;
+                .await
+                .map_err(for_operator)?;
                 println!(
-                    "created user {id} ({}, {})",
-                    email.trim().to_lowercase(),
-                    role.as_db_str()
+                    "created user {} ({}, {})",
+                    user.id,
+                    user.email,
+                    user.role.as_db_str()
                 );
                 Ok(())
             }
@@ -642,7 +642,16 @@ pub async fn seed_synthetic(
     })
 }
 
-/// Creates a user (with an audit event). A password, when given, must meet the policy.
+/// The options of `user add`, as errors name them.
+const USER_OPTIONS: UserFields = UserFields {
+    email: "--email",
+    display_name: "--display-name",
+    org_unit_code: "--org-unit",
+};
+
+/// Creates a user as the operator (`user add`) through `records::organisation`, with the same
+/// rules and audit event as `createUser`; errors name the command's options. Without a display
+/// name, the part of the email before the `@`. A password, when given, must meet the policy.
 pub async fn add_user(
     database: &Database,
     email: &str,
@@ -650,65 +659,31 @@ pub async fn add_user(
     org_unit_code: &str,
     display_name: Option<String>,
     password: Option<String>,
-) -> Result<i64, AppError> {
-    let email = email.trim().to_lowercase();
-    if !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
-        return Err(AppError::bad_input("email", "is not an email address"));
+) -> Result<User, AppError> {
+    let draft = UserDraft::parse(
+        USER_OPTIONS,
+        UserInput {
+            email,
+            display_name: display_name.as_deref(),
+            role,
+            org_unit_code,
+        },
+    )?;
+    let password = password
+        .map(|password| NewPassword::parse("--password-stdin", password))
+        .transpose()?;
+    organisation::create_user(database, Actor::operator(), None, draft, password).await
+}
+
+/// An error of a command, for the operator: input errors lead with the option at fault.
+fn for_operator(error: AppError) -> anyhow::Error {
+    match error {
+        AppError::BadUserInput {
+            field: Some(field),
+            message,
+        } => anyhow::anyhow!("{field}: {message}"),
+        other => other.into(),
     }
-    let password_hash = match password {
-        Some(password) => {
-            password::check_policy(&password)?;
-            Some(tokio::task::spawn_blocking(move || password::hash_password(&password)).await??)
-        }
-        None => None,
-    };
-    let display_name =
-        display_name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_owned());
-    let org_unit_code = org_unit_code.to_owned();
-    database
-        .transaction(move |connection| {
-            let org_unit_id: i64 = org_units::table
-                .filter(org_units::code.eq(&org_unit_code))
-                .select(org_units::id)
-                .first(connection)
-                .optional()?
-                .ok_or_else(|| {
-                    AppError::bad_input("orgUnit", format!("no org unit `{org_unit_code}`"))
-                })?;
-            let taken: i64 = users::table
-                .filter(users::email.eq(&email))
-                .count()
-                .get_result(connection)?;
-            if taken > 0 {
-                return Err(AppError::Conflict(format!(
-                    "a user with email {email} already exists"
-                )));
-            }
-            let id: i64 = diesel::insert_into(users::table)
-                .values(NewUser {
-                    email: &email,
-                    display_name: &display_name,
-                    role,
-                    org_unit_id,
-                    password_hash: password_hash.as_deref(),
-                })
-                .returning(users::id)
-                .get_result(connection)?;
-            audit::record(
-                connection,
-                Entry::new(Actor::operator(), "user.create", "user")
-                    .entity_id(id)
-                    .after(json!({
-                        "email": email,
-                        "display_name": display_name,
-                        "role": role.as_db_str(),
-                        "org_unit_id": org_unit_id,
-                        "service_account": password_hash.is_none(),
-                    })),
-            )?;
-            Ok(id)
-        })
-        .await
 }
 
 #[cfg(test)]

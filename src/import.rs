@@ -36,8 +36,6 @@ use crate::{
     auth::Action,
     db::{
         enums::{Channel, Outcome, Role, SurveyKind},
-        models::{NewOrgUnit, NewTopic, NewUser, OrgUnit, Topic, User},
-        schema::{org_units, topics, users},
         Database,
     },
     domain::{
@@ -47,10 +45,13 @@ use crate::{
     },
     error::{AppError, AppResult},
     records::{
-        check_code,
         interactions::{
             record_batch, record_customers, Author, CustomerCache, CustomerDetails,
             InteractionFields, InteractionSubmission, MAX_TRANSFERS,
+        },
+        organisation::{
+            self, OrgUnitDraft, OrgUnitFields, TopicDraft, TopicFields, UserDraft, UserFields,
+            UserInput,
         },
         surveys::{
             issue_links_for_new_invitations, mark_answered_invitations, record_invitation_batch,
@@ -1301,7 +1302,7 @@ impl Records {
                     ImportKind::Topics => topic_row,
                     _ => user_row,
                 };
-                one_by_one(connection, rows, write)
+                one_by_one(connection, rows, context, write)
             }
         }
     }
@@ -1487,10 +1488,11 @@ pub fn write_customer_batch(
 fn one_by_one(
     connection: &mut PgConnection,
     rows: &[Row],
-    write: fn(&mut PgConnection, &Row) -> AppResult<RowOutcome>,
+    context: &ImportContext,
+    write: fn(&mut PgConnection, &Row, &ImportContext) -> AppResult<RowOutcome>,
 ) -> AppResult<Vec<RowOutcome>> {
     rows.iter()
-        .map(|row| match write(connection, row) {
+        .map(|row| match write(connection, row, context) {
             Err(error @ AppError::BadUserInput { .. }) => Ok(RowOutcome::Rejected(error)),
             other => other,
         })
@@ -1577,128 +1579,86 @@ fn parse_response(row: &Row) -> AppResult<ResponseSubmission> {
     })
 }
 
-fn org_unit_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> {
-    let code = row.required("code")?;
-    let name = row.required("name")?;
-    let parent_code = row.text("parent_code");
-    let parent_id = match &parent_code {
-        None => None,
-        Some(parent) => Some(
-            org_units::table
-                .filter(org_units::code.eq(parent))
-                .select(org_units::id)
-                .first::<i64>(connection)
-                .optional()?
-                .ok_or_else(|| {
-                    AppError::bad_input(
-                        "parent_code",
-                        format!("no org unit `{parent}` (list parents first)"),
-                    )
-                })?,
-        ),
-    };
-    check_code("code", code)?;
-    let existing: Option<OrgUnit> = org_units::table
-        .filter(org_units::code.eq(&code))
-        .select(OrgUnit::as_select())
-        .first(connection)
-        .optional()?;
-    Ok(match existing {
-        Some(unit) if unit.name == name && unit.parent_id == parent_id => {
-            RowOutcome::Unchanged(unit.id)
-        }
-        Some(unit) => RowOutcome::Conflict {
-            id: unit.id,
-            message: format!("org unit `{code}` already exists with a different name or parent"),
-        },
-        None => RowOutcome::Inserted(
-            diesel::insert_into(org_units::table)
-                .values(NewOrgUnit {
-                    code,
-                    name,
-                    parent_id,
-                })
-                .returning(org_units::id)
-                .get_result(connection)?,
-        ),
-    })
+/// The columns of an org-units file, as errors name them.
+const ORG_UNIT_COLUMNS: OrgUnitFields = OrgUnitFields {
+    code: "code",
+    name: "name",
+    parent_code: "parent_code",
+};
+/// The columns of a topics file.
+const TOPIC_COLUMNS: TopicFields = TopicFields {
+    code: "code",
+    name: "name",
+};
+/// The columns of a users file.
+const USER_COLUMNS: UserFields = UserFields {
+    email: "email",
+    display_name: "display_name",
+    org_unit_code: "org_unit_code",
+};
+
+fn org_unit_row(
+    connection: &mut PgConnection,
+    row: &Row,
+    context: &ImportContext,
+) -> AppResult<RowOutcome> {
+    let draft = OrgUnitDraft::parse(
+        ORG_UNIT_COLUMNS,
+        row.cell("code").unwrap_or_default(),
+        row.cell("name").unwrap_or_default(),
+        row.cell("parent_code"),
+    )?;
+    organisation::import_org_unit(
+        connection,
+        &draft,
+        context.actor.clone(),
+        context.request_id.clone(),
+    )
 }
 
-fn topic_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> {
-    let code = row.required("code")?;
-    let name = row.required("name")?;
-    check_code("code", code)?;
-    let existing: Option<Topic> = topics::table
-        .filter(topics::code.eq(&code))
-        .select(Topic::as_select())
-        .first(connection)
-        .optional()?;
-    Ok(match existing {
-        Some(topic) if topic.name == name => RowOutcome::Unchanged(topic.id),
-        Some(topic) => RowOutcome::Conflict {
-            id: topic.id,
-            message: format!("topic `{code}` already exists with a different name"),
-        },
-        None => RowOutcome::Inserted(
-            diesel::insert_into(topics::table)
-                .values(NewTopic { code, name })
-                .returning(topics::id)
-                .get_result(connection)?,
-        ),
-    })
+fn topic_row(
+    connection: &mut PgConnection,
+    row: &Row,
+    context: &ImportContext,
+) -> AppResult<RowOutcome> {
+    let draft = TopicDraft::parse(
+        TOPIC_COLUMNS,
+        row.cell("code").unwrap_or_default(),
+        row.cell("name").unwrap_or_default(),
+    )?;
+    organisation::import_topic(
+        connection,
+        &draft,
+        context.actor.clone(),
+        context.request_id.clone(),
+    )
 }
 
-/// Imported users are service-style accounts without a password (an administrator sets up
-/// sign-in separately); they exist so interactions can name their agents.
-fn user_row(connection: &mut PgConnection, row: &Row) -> AppResult<RowOutcome> {
-    let email = row.required("email")?.to_lowercase();
-    let at = email.find('@');
-    if at.is_none_or(|at| at == 0 || at == email.len() - 1) {
-        return Err(AppError::bad_input("email", "is not an email address"));
-    }
-    let display_name = row.required("display_name")?;
+/// Imported users are service-style accounts without a password (see
+/// [`organisation::import_user`]). A file's display name is required, not defaulted.
+fn user_row(
+    connection: &mut PgConnection,
+    row: &Row,
+    context: &ImportContext,
+) -> AppResult<RowOutcome> {
     let role: Role = row
         .enumeration("role")?
         .ok_or_else(|| AppError::bad_input("role", "is required"))?;
-    let org_unit_code = row.required("org_unit_code")?;
-    let org_unit_id: i64 = org_units::table
-        .filter(org_units::code.eq(&org_unit_code))
-        .select(org_units::id)
-        .first(connection)
-        .optional()?
-        .ok_or_else(|| {
-            AppError::bad_input("org_unit_code", format!("no org unit `{org_unit_code}`"))
-        })?;
-    let existing: Option<User> = users::table
-        .filter(users::email.eq(&email))
-        .select(User::as_select())
-        .first(connection)
-        .optional()?;
-    Ok(match existing {
-        Some(user)
-            if user.display_name == display_name
-                && user.role == role
-                && user.org_unit_id == org_unit_id =>
-        {
-            RowOutcome::Unchanged(user.id)
-        }
-        Some(user) => RowOutcome::Conflict {
-            id: user.id,
-            message: format!("user {email} already exists with a different name, role or org unit"),
+    let draft = UserDraft::parse(
+        USER_COLUMNS,
+        UserInput {
+            email: row.cell("email").unwrap_or_default(),
+            display_name: Some(row.cell("display_name").unwrap_or_default()),
+            role,
+            org_unit_code: row.cell("org_unit_code").unwrap_or_default(),
         },
-        None => RowOutcome::Inserted(
-            diesel::insert_into(users::table)
-                .values(NewUser {
-                    email: &email,
-                    display_name,
-                    role,
-                    org_unit_id,
-                    password_hash: None,
-                })
-                .returning(users::id)
-                .get_result(connection)?,
-        ),
-    })
+    )?;
+    organisation::import_user(
+        connection,
+        &draft,
+        context.actor.clone(),
+        context.request_id.clone(),
+    )
 }
 
 #[cfg(test)]

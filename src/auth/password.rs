@@ -1,8 +1,8 @@
 //! Password hashing with argon2id at (at least) OWASP's minimum parameters.
 //!
 //! Hashing and verification are CPU-heavy by design, so callers run them through
-//! [`PasswordHasher::verify_off_executor`] / [`PasswordHasher::hash_off_executor`], which use the
-//! blocking thread pool. Unknown users are checked against a dummy hash so that a wrong email
+//! [`PasswordHasher::verify_off_executor`] / [`hash_off_executor`], which use the blocking
+//! thread pool. Unknown users are checked against a dummy hash so that a wrong email
 //! costs the same time as a wrong password.
 
 use argon2::{
@@ -34,11 +34,6 @@ impl PasswordHasher {
         })
     }
 
-    /// Hashes `password` on the blocking pool.
-    pub async fn hash_off_executor(&self, password: String) -> AppResult<String> {
-        tokio::task::spawn_blocking(move || hash_password(&password)).await?
-    }
-
     /// Verifies `candidate` against `stored` on the blocking pool. With no stored hash (unknown
     /// user or service account) the dummy hash is checked instead and the answer is `false`.
     pub async fn verify_off_executor(&self, stored: Option<String>, candidate: String) -> bool {
@@ -58,18 +53,23 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Checks a new password against the minimum policy.
-pub fn check_policy(password: &str) -> AppResult<()> {
+/// Checks a new password against the minimum policy; `field` names the input for the error.
+pub fn check_policy(field: &str, password: &str) -> AppResult<()> {
     if password.chars().count() < MINIMUM_LENGTH {
         return Err(AppError::bad_input(
-            "password",
+            field,
             format!("must be at least {MINIMUM_LENGTH} characters long"),
         ));
     }
     Ok(())
 }
 
-/// Hashes a password into a PHC string (blocking; prefer the `_off_executor` form in async code).
+/// Hashes `password` on the blocking pool (what async code calls).
+pub async fn hash_off_executor(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+/// Hashes a password into a PHC string (blocking; prefer [`hash_off_executor`] in async code).
 pub fn hash_password(password: &str) -> AppResult<String> {
     let salt = SaltString::generate(&mut OsRng);
     argon2()
@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn policy_requires_length() {
-        assert!(check_policy("short").is_err());
-        assert!(check_policy("long enough password").is_ok());
+        assert!(check_policy("password", "short").is_err());
+        assert!(check_policy("password", "long enough password").is_ok());
     }
 }

@@ -1,13 +1,15 @@
 //! Writing records: one module per aggregate — `interactions` (and their customers), `surveys`
-//! (invitations, links, responses), `follow_ups`, `training`, `allocations`, `standards` — each
-//! owning its rules, idempotency, scoped existence checks and audit events, shared by the
-//! GraphQL mutations, the bulk import and the command line, so a record means the same thing
-//! whichever way it arrives. `lookup` resolves codes and local dates.
+//! (invitations, links, responses), `follow_ups`, `organisation` (users, org units, topics),
+//! `training`, `allocations`, `standards` — each owning its rules, idempotency, scoped existence
+//! checks and audit events, shared by the GraphQL mutations, the bulk import and the command
+//! line, so a record means the same thing whichever way it arrives. `lookup` resolves codes and
+//! local dates.
 
 pub mod allocations;
 pub mod follow_ups;
 pub mod interactions;
 pub mod lookup;
+pub mod organisation;
 pub mod standards;
 pub mod surveys;
 pub mod training;
@@ -30,11 +32,6 @@ impl FieldNames {
             FieldNames::File => file,
         }
     }
-}
-
-/// Checks a reference code: the rule of [`crate::domain::Code`].
-pub fn check_code(field: &str, code: &str) -> AppResult<()> {
-    crate::domain::Code::parse(field, code).map(drop)
 }
 
 /// What happened to one submitted row.

@@ -309,6 +309,7 @@ impl TestApp {
         )
         .await
         .expect("create a user")
+        .id
     }
 
     /// Mints a token for `email` through the same service the `token` command uses.
