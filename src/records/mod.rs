@@ -14,7 +14,7 @@ pub mod standards;
 pub mod surveys;
 pub mod training;
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 
 /// How an entry point spells input fields, so an error names the field the caller sent: the
 /// API's camelCase (`agentEmail`) or the import formats' column names (`agent_email`).
