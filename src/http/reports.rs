@@ -47,6 +47,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     http::{
+        csv::{Cell, CsvRows},
         errors::error_response,
         web_front::{self as web, pages, Caller, Credentials},
         AppState,
@@ -221,12 +222,30 @@ fn provenance_headers(response: &mut HttpResponseBuilder, report: &OversightRepo
     ));
 }
 
-/// A number as the CSV writes it (blank when absent).
-fn number(value: Option<f64>) -> String {
-    value.map(|value| value.to_string()).unwrap_or_default()
+/// One cell of an oversight CSV row, owned (the row is built before it is written).
+enum Value {
+    /// Text from the database (names, codes, hashes): neutralised by the CSV writer if it
+    /// starts like a formula.
+    Text(String),
+    /// A share or a mean; blank when absent.
+    Number(Option<f64>),
+    /// A count.
+    Count(i64),
 }
 
-/// The CSV document: a header row, then one row per org unit × channel.
+impl Value {
+    fn cell(&self) -> Cell<'_> {
+        match self {
+            Value::Text(text) => Cell::Text(text),
+            Value::Number(value) => Cell::Number(*value),
+            Value::Count(count) => Cell::Integer(Some(*count)),
+        }
+    }
+}
+
+/// The CSV document: a header row, then one row per org unit × channel. Written by the one CSV
+/// writer of every export (`http::csv`), so a unit named `=HYPERLINK(…)` reaches a spreadsheet
+/// as text.
 pub fn write_csv(report: &OversightReport) -> AppResult<String> {
     let mut header: Vec<String> = [
         "fiscal_quarter",
@@ -265,9 +284,8 @@ pub fn write_csv(report: &OversightReport) -> AppResult<String> {
         ]
         .map(String::from),
     );
-    let csv_error = |error: csv::Error| AppError::internal(format!("writing CSV: {error}"));
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(&header).map_err(csv_error)?;
+    let mut rows = CsvRows::default();
+    rows.header(&header.iter().map(String::as_str).collect::<Vec<_>>())?;
 
     let head_id = report
         .audit_chain_head
@@ -294,46 +312,48 @@ pub fn write_csv(report: &OversightReport) -> AppResult<String> {
     let record =
         |code: &str, name: &str, channel: &str, figures: &A11Figures, allocations: [i64; 3]| {
             let training = training_of(code);
-            let mut record: Vec<String> = vec![
-                report.label.clone(),
-                report.from.format("%Y-%m-%d").to_string(),
-                report.to.format("%Y-%m-%d").to_string(),
-                code.to_owned(),
-                name.to_owned(),
-                channel.to_owned(),
-                figures.volume.to_string(),
-                figures.surveys_offered.to_string(),
-                figures.responses.to_string(),
-                number(figures.response_rate.value),
+            let mut record: Vec<Value> = vec![
+                Value::Text(report.label.clone()),
+                Value::Text(report.from.format("%Y-%m-%d").to_string()),
+                Value::Text(report.to.format("%Y-%m-%d").to_string()),
+                Value::Text(code.to_owned()),
+                Value::Text(name.to_owned()),
+                Value::Text(channel.to_owned()),
+                Value::Number(Some(figures.volume)),
+                Value::Number(Some(figures.surveys_offered)),
+                Value::Number(Some(figures.responses)),
+                Value::Number(figures.response_rate.value),
             ];
             for driver in &figures.drivers {
-                record.push(number(driver.value));
-                record.push(number(driver.denominator));
+                record.push(Value::Number(driver.value));
+                record.push(Value::Number(driver.denominator));
             }
-            record.extend(allocations.map(|count| count.to_string()));
-            record.push(training.assigned.to_string());
-            record.push(training.completed.to_string());
-            record.push(head_id.clone());
-            record.push(head_hash.clone());
-            record.push(generated_at.clone());
-            record.extend(retention_columns.iter().cloned());
+            record.extend(allocations.map(Value::Count));
+            record.push(Value::Count(training.assigned));
+            record.push(Value::Count(training.completed));
+            record.push(Value::Text(head_id.clone()));
+            record.push(Value::Text(head_hash.clone()));
+            record.push(Value::Text(generated_at.clone()));
+            record.extend(retention_columns.iter().cloned().map(Value::Text));
             record
         };
+    let mut write = |values: Vec<Value>| {
+        let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
+        rows.row(&cells)
+    };
     for row in &report.rows {
         let allocations = [
             row.allocations.proposed,
             row.allocations.approved,
             row.allocations.rejected,
         ];
-        writer
-            .write_record(record(
-                &row.unit.code,
-                &row.unit.name,
-                row.channel.as_db_str(),
-                &row.figures,
-                allocations,
-            ))
-            .map_err(csv_error)?;
+        write(record(
+            &row.unit.code,
+            &row.unit.name,
+            row.channel.as_db_str(),
+            &row.figures,
+            allocations,
+        ))?;
     }
     // Units whose only activity in the quarter is training.
     let empty = empty_figures();
@@ -345,20 +365,15 @@ pub fn write_csv(report: &OversightReport) -> AppResult<String> {
         {
             continue;
         }
-        writer
-            .write_record(record(
-                &activity.unit.code,
-                &activity.unit.name,
-                "",
-                &empty,
-                [0, 0, 0],
-            ))
-            .map_err(csv_error)?;
+        write(record(
+            &activity.unit.code,
+            &activity.unit.name,
+            "",
+            &empty,
+            [0, 0, 0],
+        ))?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|error| AppError::internal(format!("writing CSV: {error}")))?;
-    String::from_utf8(bytes).map_err(AppError::internal)
+    rows.finish()
 }
 
 /// The retention columns of every CSV row (see the module header).

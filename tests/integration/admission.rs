@@ -3,12 +3,7 @@
 //! tokens that leave the audit chain alone, import limits, NUL bytes, fail-fast while the
 //! database is down, and a drain on SIGTERM that answers every request already sent.
 
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-    sync::atomic::Ordering,
-    time::Duration,
-};
+use std::{process::Command, sync::atomic::Ordering, time::Duration};
 
 use bac_metrics::db::{
     cluster::{Durability, PrivateCluster},
@@ -24,11 +19,10 @@ use serde_json::{json, Value};
 use crate::{
     fixture,
     helpers::{
-        first_error_code, first_error_message, fresh_database, TestApp, PASSWORD, TEST_SECRET,
+        first_error_code, first_error_message, fresh_database, spawn_server_process, TestApp,
+        PASSWORD,
     },
 };
-
-const PSEUDONYM_KEY: &str = "integration-test-pseudonym-key-0123456789";
 
 /// Seventeen metrics, two years by day, grouped by agent: the report an attacker would alias.
 fn huge_metrics(alias: &str) -> String {
@@ -503,51 +497,6 @@ async fn a_report_past_its_workloads_time_limit_is_cancelled_and_reported_unavai
     assert!(body.get("errors").is_none(), "{body}");
 }
 
-/// `bac-metrics serve` as a second server process on `database_url`; returns it and its base
-/// URL once it listens.
-fn spawn_server_process(database_url: &str, variables: &[(&str, &str)]) -> (Child, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bac-metrics"));
-    command
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", database_url)
-        .env(
-            "JWT_SECRET",
-            String::from_utf8(TEST_SECRET.to_vec()).unwrap(),
-        )
-        .env("PSEUDONYM_KEY", PSEUDONYM_KEY)
-        .env("BIND", "127.0.0.1:0")
-        .env("HTTP_WORKERS", "1")
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (name, value) in variables {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().expect("start bac-metrics serve");
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sender = Some(sender);
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Ok(event) = serde_json::from_str::<Value>(&line) {
-                if event["message"] == "listening" {
-                    if let Some(sender) = sender.take() {
-                        // `http://127.0.0.1:PORT`
-                        let _ = sender.send(event["address"].as_str().unwrap_or("").to_owned());
-                    }
-                }
-            }
-        }
-    });
-    let address = receiver
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the second server starts listening");
-    (child, address)
-}
-
 /// Signs in through `graphql_url` as if from `address` (behind a trusted proxy).
 async fn sign_in(
     client: &reqwest::Client,
@@ -586,7 +535,7 @@ async fn sign_in_throttling_holds_across_two_server_processes_on_one_database() 
     app.seed_org().await;
     app.create_user("pat@test.example", Role::Agent, "TEAM-A1", true)
         .await;
-    let (mut other, other_address) = spawn_server_process(&app.database_url, throttle);
+    let (mut other, other_address, _) = spawn_server_process(&app.database_url, throttle);
     let here = app.graphql_url();
     let there = format!("{other_address}/graphql");
     let client = &app.client;
@@ -1123,7 +1072,7 @@ async fn sigterm_drains_and_answers_every_request_already_sent() {
     app.seed_org().await;
     app.create_user("pat@test.example", Role::Agent, "TEAM-A1", true)
         .await;
-    let (mut server, address) = spawn_server_process(
+    let (mut server, address, _) = spawn_server_process(
         &url,
         &[
             ("SHUTDOWN_DRAIN_SECONDS", "1"),

@@ -3,7 +3,9 @@
 //! run (or on `TEST_DATABASE_URL`'s server when that is set).
 
 use std::{
-    sync::{Arc, OnceLock},
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{mpsc, Arc, OnceLock},
     time::Duration,
 };
 
@@ -29,6 +31,8 @@ use serde_json::{json, Value};
 
 /// The signing secret every test server uses, so tests can craft tokens.
 pub const TEST_SECRET: &[u8] = b"integration-test-secret-0123456789abcdef";
+/// The pseudonym key every test server uses.
+pub const PSEUDONYM_KEY: &str = "integration-test-pseudonym-key-0123456789";
 /// A password that meets the policy.
 pub const PASSWORD: &str = "correct horse battery staple";
 const TEMPLATE: &str = "bac_metrics_test_template";
@@ -359,4 +363,57 @@ pub fn first_error_code(body: &Value) -> Option<&str> {
 /// The message of the first error, if any.
 pub fn first_error_message(body: &Value) -> &str {
     body["errors"][0]["message"].as_str().unwrap_or("")
+}
+
+/// `bac-metrics serve` as a separate process on `database_url` (JSON logs at `info`), once it
+/// listens: the child, its base URL, and every later log line as a JSON object.
+pub fn spawn_server_process(
+    database_url: &str,
+    variables: &[(&str, &str)],
+) -> (Child, String, mpsc::Receiver<Value>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bac-metrics"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env(
+            "JWT_SECRET",
+            String::from_utf8(TEST_SECRET.to_vec()).unwrap(),
+        )
+        .env("PSEUDONYM_KEY", PSEUDONYM_KEY)
+        .env("BIND", "127.0.0.1:0")
+        .env("HTTP_WORKERS", "1")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (name, value) in variables {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start bac-metrics serve");
+    let stderr = child.stderr.take().unwrap();
+    let (address_sender, address_receiver) = mpsc::channel();
+    let (log_sender, log_receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut address_sender = Some(address_sender);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if event["message"] == "listening" {
+                if let Some(sender) = address_sender.take() {
+                    // `http://127.0.0.1:PORT`
+                    let _ = sender.send(event["address"].as_str().unwrap_or("").to_owned());
+                }
+            } else {
+                // Nobody listening any more is fine: the test took what it needed.
+                let _ = log_sender.send(event);
+            }
+        }
+    });
+    let address = address_receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server process starts listening");
+    (child, address, log_receiver)
 }
