@@ -139,31 +139,48 @@ fn parse_each<T: FromStr<Err = crate::db::enums::UnknownValue>>(
 }
 
 fn granularity(raw: &str) -> AppResult<Granularity> {
-    Granularity::from_name(raw).ok_or_else(|| {
-        let names: Vec<&str> = Granularity::ALL.iter().map(|g| g.name()).collect();
-        AppError::bad_input(
-            "granularity",
-            format!(
-                "unknown granularity `{}` (expected one of: {})",
-                crate::domain::text::quote(raw),
-                names.join(", ")
-            ),
-        )
-    })
+    one_of(
+        "granularity",
+        "granularity",
+        raw,
+        &Granularity::ALL,
+        Granularity::name,
+    )
 }
 
 fn dimension(raw: &str) -> AppResult<Dimension> {
-    Dimension::from_name(raw).ok_or_else(|| {
-        let names: Vec<&str> = Dimension::ALL.iter().map(|d| d.name()).collect();
-        AppError::bad_input(
-            "groupBy",
-            format!(
-                "unknown dimension `{}` (expected one of: {})",
-                crate::domain::text::quote(raw),
-                names.join(", ")
-            ),
-        )
-    })
+    one_of(
+        "groupBy",
+        "dimension",
+        raw,
+        &Dimension::ALL,
+        Dimension::name,
+    )
+}
+
+/// The value of `all` whose API name is `raw` (any case), or `BAD_USER_INPUT` on `field`
+/// listing the names.
+fn one_of<T: Copy>(
+    field: &str,
+    noun: &str,
+    raw: &str,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> AppResult<T> {
+    all.iter()
+        .copied()
+        .find(|value| name(*value).eq_ignore_ascii_case(raw.trim()))
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|value| name(*value)).collect();
+            AppError::bad_input(
+                field,
+                format!(
+                    "unknown {noun} `{}` (expected one of: {})",
+                    quote(raw),
+                    names.join(", ")
+                ),
+            )
+        })
 }
 
 /// The columns of a metrics export: period, the grouped dimensions, then per metric its value

@@ -99,12 +99,18 @@ impl Granularity {
         let months = ((to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32)
             .max(0) as u64
             + 1;
+        let quarter_index =
+            |date: NaiveDate| i64::from(date.year()) * 4 + i64::from(date.month0() / 3);
         match self {
             Granularity::Day => days,
-            Granularity::Week => days / 7 + 2,
+            // The most that many days (months) can touch however the periods fall: a week
+            // straddled at both ends, and so on.
+            Granularity::Week => (days + 12) / 7,
             Granularity::Month => months,
-            Granularity::Quarter | Granularity::FiscalQuarter => months / 3 + 2,
-            Granularity::Year | Granularity::FiscalYear => (to.year() - from.year()) as u64 + 2,
+            Granularity::Quarter => (quarter_index(to) - quarter_index(from)) as u64 + 1,
+            Granularity::FiscalQuarter => (months + 4) / 3,
+            Granularity::Year => (to.year() - from.year()) as u64 + 1,
+            Granularity::FiscalYear => (months + 22) / 12,
         }
     }
 
@@ -217,5 +223,90 @@ mod tests {
             range_label(date("2025-01-01"), date("2025-03-31")),
             "2025-01-01/2025-03-31"
         );
+    }
+
+    /// Any date from 1990 to 2100.
+    fn any_date() -> impl proptest::strategy::Strategy<Value = NaiveDate> {
+        use proptest::strategy::Strategy;
+        (0i64..40_000).prop_map(|offset| date("1990-01-01") + chrono::Duration::days(offset))
+    }
+
+    /// The first day of `date`'s period, computed the slow way (what the SQL does).
+    fn period_start(
+        granularity: Granularity,
+        date: NaiveDate,
+        fiscal: FiscalCalendar,
+    ) -> NaiveDate {
+        let first_of = |year: i32, month: u32| NaiveDate::from_ymd_opt(year, month, 1).unwrap();
+        match granularity {
+            Granularity::Day => date,
+            Granularity::Week => {
+                date - chrono::Duration::days(date.weekday().num_days_from_monday().into())
+            }
+            Granularity::Month => first_of(date.year(), date.month()),
+            Granularity::Quarter => first_of(date.year(), date.month0() / 3 * 3 + 1),
+            Granularity::Year => first_of(date.year(), 1),
+            Granularity::FiscalYear => fiscal.fiscal_year_start(fiscal.fiscal_year(date)),
+            Granularity::FiscalQuarter => {
+                let start = fiscal.fiscal_year_start(fiscal.fiscal_year(date));
+                let months = (fiscal.fiscal_quarter(date) - 1) * 3;
+                start
+                    .checked_add_months(chrono::Months::new(months))
+                    .unwrap()
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// A date lies in the fiscal year it is given, whatever month the year starts in, and
+        /// its fiscal quarter is the one its months since that start say.
+        #[test]
+        fn every_date_lies_in_its_fiscal_year_and_quarter(day in any_date(), start_month in 1u32..=12) {
+            let fiscal = FiscalCalendar { start_month };
+            let year = fiscal.fiscal_year(day);
+            let start = fiscal.fiscal_year_start(year);
+            let next = fiscal.fiscal_year_start(year + 1);
+            proptest::prop_assert!(start <= day && day < next, "{day} not in FY{year} [{start}, {next})");
+            let quarter = fiscal.fiscal_quarter(day);
+            proptest::prop_assert!((1..=4).contains(&quarter));
+            let quarter_start = start.checked_add_months(chrono::Months::new((quarter - 1) * 3)).unwrap();
+            let quarter_end = quarter_start.checked_add_months(chrono::Months::new(3)).unwrap();
+            proptest::prop_assert!(quarter_start <= day && day < quarter_end);
+        }
+
+        /// `periods_between` never undercounts (the cost model and the cell cap rely on it),
+        /// is exact where it says so, and overcounts by at most one elsewhere; labels tell
+        /// periods apart.
+        #[test]
+        fn periods_between_bounds_the_periods_a_range_touches(
+            from in any_date(),
+            length in 0i64..900,
+            start_month in 1u32..=12,
+        ) {
+            let fiscal = FiscalCalendar { start_month };
+            let to = from + chrono::Duration::days(length);
+            for granularity in Granularity::ALL {
+                let mut starts = std::collections::BTreeSet::new();
+                let mut labels = std::collections::BTreeSet::new();
+                let mut day = from;
+                while day <= to {
+                    let start = period_start(granularity, day, fiscal);
+                    starts.insert(start);
+                    labels.insert(granularity.label(start, fiscal));
+                    day += chrono::Duration::days(1);
+                }
+                let touched = starts.len() as u64;
+                let bound = granularity.periods_between(from, to);
+                proptest::prop_assert_eq!(labels.len() as u64, touched, "{:?}", granularity);
+                proptest::prop_assert!(bound >= touched, "{granularity:?}: {bound} < {touched}");
+                match granularity {
+                    Granularity::Day
+                    | Granularity::Month
+                    | Granularity::Quarter
+                    | Granularity::Year => proptest::prop_assert_eq!(bound, touched),
+                    _ => proptest::prop_assert!(bound <= touched + 1, "{granularity:?}: {bound} vs {touched}"),
+                }
+            }
+        }
     }
 }

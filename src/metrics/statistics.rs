@@ -100,4 +100,47 @@ mod tests {
         close(single.value, 42.0);
         assert_eq!(single.lower, None);
     }
+
+    proptest::proptest! {
+        /// A Wilson interval holds its proportion and stays inside [0, 1]; more trials at the
+        /// same proportion never widen it.
+        #[test]
+        fn wilson_intervals_hold_the_proportion_inside_zero_and_one(
+            trials in 1u32..100_000,
+            share in 0.0f64..=1.0,
+        ) {
+            let successes = (f64::from(trials) * share).floor();
+            let estimate = proportion(successes, f64::from(trials));
+            let (value, lower, upper) = (estimate.value.unwrap(), estimate.lower.unwrap(), estimate.upper.unwrap());
+            proptest::prop_assert!((value - successes / f64::from(trials)).abs() < 1e-12);
+            proptest::prop_assert!(0.0 <= lower && lower <= value + 1e-12);
+            proptest::prop_assert!(value <= upper + 1e-12 && upper <= 1.0);
+            let larger = proportion(successes * 4.0, f64::from(trials) * 4.0);
+            proptest::prop_assert!(larger.upper.unwrap() - larger.lower.unwrap() <= upper - lower + 1e-12);
+        }
+
+        /// The mean of 1–5 answers from its sums equals the direct mean, lies inside its
+        /// interval, and the interval's half-width is 1.96·s/√n computed the direct way.
+        #[test]
+        fn mean_intervals_from_sums_match_the_direct_computation(
+            values in proptest::collection::vec(1u8..=5, 2..400),
+        ) {
+            let n = values.len() as f64;
+            let sum: f64 = values.iter().map(|value| f64::from(*value)).sum();
+            let squares: f64 = values.iter().map(|value| f64::from(*value).powi(2)).sum();
+            let estimate = mean(sum, n, squares);
+            let direct_mean = sum / n;
+            let variance = values
+                .iter()
+                .map(|value| (f64::from(*value) - direct_mean).powi(2))
+                .sum::<f64>()
+                / (n - 1.0);
+            let half_width = Z_95 * variance.sqrt() / n.sqrt();
+            let value = estimate.value.unwrap();
+            proptest::prop_assert!((value - direct_mean).abs() < 1e-9);
+            proptest::prop_assert!((estimate.lower.unwrap() - (direct_mean - half_width)).abs() < 1e-9);
+            proptest::prop_assert!((estimate.upper.unwrap() - (direct_mean + half_width)).abs() < 1e-9);
+            proptest::prop_assert!((1.0..=5.0).contains(&value));
+        }
+    }
 }

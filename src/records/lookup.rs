@@ -73,20 +73,11 @@ pub fn topic_ids(
     field: &str,
     codes: &[String],
 ) -> AppResult<Vec<i64>> {
-    let found: Vec<(String, i64)> = topics::table
+    let found = topics::table
         .filter(topics::code.eq_any(codes))
         .select((topics::code, topics::id))
         .load(connection)?;
-    if let Some(missing) = codes
-        .iter()
-        .find(|code| !found.iter().any(|(code_found, _)| code_found == *code))
-    {
-        return Err(AppError::bad_input(
-            field,
-            format!("no topic `{}`", quote(missing)),
-        ));
-    }
-    Ok(found.into_iter().map(|(_, id)| id).collect())
+    every_code_found(field, "topic", codes, found)
 }
 
 /// The ids of the courses named by `codes`.
@@ -95,17 +86,28 @@ pub fn course_ids(
     field: &str,
     codes: &[String],
 ) -> AppResult<Vec<i64>> {
-    let found: Vec<(String, i64)> = training_courses::table
+    let found = training_courses::table
         .filter(training_courses::code.eq_any(codes))
         .select((training_courses::code, training_courses::id))
         .load(connection)?;
+    every_code_found(field, "training course", codes, found)
+}
+
+/// The ids of `found` (code, id pairs), or `BAD_USER_INPUT` on `field` naming the first of
+/// `codes` that is missing from it.
+fn every_code_found(
+    field: &str,
+    noun: &str,
+    codes: &[String],
+    found: Vec<(String, i64)>,
+) -> AppResult<Vec<i64>> {
     if let Some(missing) = codes
         .iter()
         .find(|code| !found.iter().any(|(code_found, _)| code_found == *code))
     {
         return Err(AppError::bad_input(
             field,
-            format!("no training course `{}`", quote(missing)),
+            format!("no {noun} `{}`", quote(missing)),
         ));
     }
     Ok(found.into_iter().map(|(_, id)| id).collect())

@@ -10,6 +10,26 @@ use crate::db::{
     schema::{survey_invitations, survey_responses},
 };
 
+/// The answers a row with the seven Likert columns holds (the one place they are read back;
+/// a row to insert and a stored row share the columns, not a type).
+macro_rules! stored_answers {
+    ($row:expr) => {
+        Answers::stored(
+            [
+                $row.satisfaction,
+                $row.trust,
+                $row.effectiveness,
+                $row.ease,
+                $row.efficiency,
+                $row.transparency,
+                $row.helpfulness,
+            ],
+            $row.resolved,
+            $row.comment.as_deref(),
+        )
+    };
+}
+
 /// A survey offered for an interaction.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = survey_invitations, check_for_backend(diesel::pg::Pg))]
@@ -131,37 +151,13 @@ impl NewSurveyResponse {
 
     /// The answers this row holds.
     pub fn answers(&self) -> Answers {
-        Answers::stored(
-            [
-                self.satisfaction,
-                self.trust,
-                self.effectiveness,
-                self.ease,
-                self.efficiency,
-                self.transparency,
-                self.helpfulness,
-            ],
-            self.resolved,
-            self.comment.as_deref(),
-        )
+        stored_answers!(self)
     }
 }
 
 impl SurveyResponse {
-    /// The answers this response holds (the one place the seven Likert columns are read back).
+    /// The answers this response holds.
     pub fn answers(&self) -> Answers {
-        Answers::stored(
-            [
-                self.satisfaction,
-                self.trust,
-                self.effectiveness,
-                self.ease,
-                self.efficiency,
-                self.transparency,
-                self.helpfulness,
-            ],
-            self.resolved,
-            self.comment.as_deref(),
-        )
+        stored_answers!(self)
     }
 }

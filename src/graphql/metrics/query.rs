@@ -60,15 +60,7 @@ impl MetricsQueryRoot {
                 survey_based: entry.survey_based,
                 proportion: entry.shape == MetricShape::Proportion,
                 dimensions: dimensions.clone(),
-                granularities: vec![
-                    Granularity::Day,
-                    Granularity::Week,
-                    Granularity::Month,
-                    Granularity::Quarter,
-                    Granularity::Year,
-                    Granularity::FiscalQuarter,
-                    Granularity::FiscalYear,
-                ],
+                granularities: Granularity::ALL.to_vec(),
             })
             .collect())
     }
