@@ -213,8 +213,8 @@ mod tests {
         let minted = keys.mint(7, Role::Agent, Uuid::new_v4(), Duration::from_secs(60));
         let parts: Vec<&str> = minted.token.split('.').collect();
         // The same claims under a header that names an extension, correctly signed.
-        let header =
-            URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT","crit":["exp-ext"],"exp-ext":1}"#);
+        let header = URL_SAFE_NO_PAD
+            .encode(r#"{"alg":"HS256","typ":"JWT","crit":["exp-ext"],"exp-ext":"on"}"#);
         let signing_input = format!("{header}.{}", parts[1]);
         let signature = jsonwebtoken::crypto::sign(
             signing_input.as_bytes(),

@@ -529,8 +529,10 @@ async fn a_token_naming_critical_header_extensions_is_refused() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["me"]["email"], "pat@test.example");
 
+    // The extension's value is a string: jsonwebtoken reads unknown header members as strings,
+    // so this header decodes, and only the `crit` check can refuse it.
     let critical = signed_token(
-        r#"{"alg":"HS256","typ":"JWT","crit":["exp-ext"],"exp-ext":1}"#,
+        r#"{"alg":"HS256","typ":"JWT","crit":["exp-ext"],"exp-ext":"on"}"#,
         &claims,
     );
     let (status, body) = app.post_graphql_response(Some(&critical), me).await;
