@@ -40,7 +40,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-/// The metrics of DESIGN §4, all of them: what the aliased reports and the exports ask for.
+/// Every metric of the catalogue (docs/metrics.md): what the aliased reports and the exports ask for.
 const ALL_METRICS: [&str; 17] = [
     "INTERACTIONS",
     "ABANDONMENT_RATE",

@@ -1,4 +1,4 @@
-//! The append-only, hash-chained audit trail (DESIGN §6).
+//! The append-only, hash-chained audit trail.
 //!
 //! Every write calls [`record`] inside the same transaction as the change, so an event exists
 //! exactly when its change does. Each event's hash is `sha256(prev_hash ‖ canonical event)`, where

@@ -1,5 +1,5 @@
-//! The command line (DESIGN §7): `serve [--demo]`, `migrate`, `user add`, `token`, `import`,
-//! `seed`, `retention`, `schema`.
+//! The command line: `serve [--demo]`, `migrate`, `user add`, `token`, `import`, `seed`,
+//! `retention`, `schema`, `reference`.
 //!
 //! Commands that need a database use `DATABASE_URL` when it is set and otherwise start (or join)
 //! the private cluster in `DATA_DIR`. Start-up failures are reported with `anyhow` context, in
@@ -74,7 +74,7 @@ pub enum Command {
         ttl: Duration,
     },
     /// Import a CSV or NDJSON file: org-units, topics, users, interactions,
-    /// survey-invitations or survey-responses (formats in DESIGN §7). Prints the report as JSON;
+    /// survey-invitations or survey-responses (formats in docs/import-formats.md). Prints the report as JSON;
     /// exits with status 2 when rows were rejected or conflicted.
     Import {
         /// org-units, topics, users, interactions, survey-invitations, survey-responses.
@@ -128,6 +128,21 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) the server serves.
     Schema,
+    /// Print a reference document generated from the code: `metrics` (docs/metrics.md) or
+    /// `roles` (docs/roles.md).
+    Reference {
+        #[arg(value_enum)]
+        document: ReferenceDocument,
+    },
+}
+
+/// The documents `reference` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReferenceDocument {
+    /// The metric definitions.
+    Metrics,
+    /// The role matrix.
+    Roles,
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,9 +201,22 @@ pub fn parse_ttl(raw: &str) -> Result<Duration, String> {
 
 /// Runs one command to completion.
 pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
-    if let Command::Schema = cli.command {
-        print!("{}", crate::graphql::sdl());
-        return Ok(());
+    match cli.command {
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            return Ok(());
+        }
+        Command::Reference { document } => {
+            print!(
+                "{}",
+                match document {
+                    ReferenceDocument::Metrics => crate::metrics::catalog::reference_markdown(),
+                    ReferenceDocument::Roles => crate::auth::scope::role_matrix_markdown(),
+                }
+            );
+            return Ok(());
+        }
+        _ => {}
     }
     let demo = matches!(cli.command, Command::Serve { demo: true });
     let environment = open_environment(&config)?;
@@ -349,7 +377,9 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     }
                 }
             }
-            Command::Schema => unreachable!("handled before the database is opened"),
+            Command::Schema | Command::Reference { .. } => {
+                unreachable!("handled before the database is opened")
+            }
         }
     });
     drop(runtime);
@@ -387,8 +417,11 @@ async fn serve(
     let address = format!("http://{}:{}", config.bind.ip(), application.port());
     if demo {
         let mut out = String::new();
+        let today = chrono::Utc::now()
+            .with_timezone(&config.reporting.time_zone)
+            .date_naive();
         out.push_str(&format!(
-            "\nbac-metrics demo is running.\n  GraphiQL: {address}/graphql\n  Oversight reports in a browser: {address}/web/ (sign in as auditor@bac.example.gov)\n  Sign in with the `login` mutation as any demo user (password \"{}\"),\n  or paste one of these into GraphiQL's Headers tab (valid 12 hours):\n\n",
+            "\nbac-metrics demo is running.\n  GraphiQL: {address}/graphql\n  Oversight reports in a browser: {address}/web/ (sign in as auditor@bac.example.gov)\n  Data: the 90 days before {today}, and July–September 2026 (the README's examples).\n  Staff accounts (admin, auditor, supervisors, agents) sign in with the `login` mutation,\n  password \"{}\"; analyst@ and ingest@ are service accounts, with tokens only.\n  Or paste one of these into GraphiQL's Headers tab (valid 12 hours):\n\n",
             demo::DEMO_PASSWORD
         ));
         for (role, email) in demo::ROLE_ACCOUNTS {

@@ -205,7 +205,7 @@ pub struct ImportLimits {
     pub max_concurrent: u32,
 }
 
-/// Reporting rules (DESIGN §4).
+/// Reporting rules (docs/metrics.md).
 #[derive(Debug, Clone)]
 pub struct ReportingSettings {
     pub time_zone: Tz,

@@ -1,7 +1,8 @@
 //! Demo data for `serve --demo`: a small, realistic Business Action Center.
 //!
 //! One agency, two regional offices, four teams; six inquiry topics; users of every role; about
-//! 90 days of interactions on every channel and the post-call, live-chat and follow-up surveys
+//! 90 days of interactions up to yesterday, and the reference quarter July–September 2026 that
+//! the README's examples use, on every channel and the post-call, live-chat and follow-up surveys
 //! about them, from the shared generator of [`crate::synthetic`], written as CSV files through
 //! the bulk importer exactly as an integration's files would be; training courses and
 //! assignments, resource allocations and service standards. The generator is seeded, so every
@@ -40,6 +41,19 @@ const DAYS: u32 = 90;
 const INTERACTIONS: u64 = 10_000;
 const CUSTOMERS: u32 = 600;
 const GENERATOR_SEED: u64 = 20_261_122;
+/// The reference quarter every demo database covers, whenever it was seeded: July–September
+/// 2026 (fiscal FY2027-Q1 with the default July fiscal year).
+pub const REFERENCE_QUARTER_LAST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2026, 9, 30) {
+    Some(day) => day,
+    None => panic!("a valid date"),
+};
+const REFERENCE_QUARTER_DAYS: u32 = 92;
+const REFERENCE_QUARTER_INTERACTIONS: u64 = 4_000;
+
+/// The first day of the reference quarter (2026-07-01).
+pub fn reference_quarter_first_day() -> NaiveDate {
+    REFERENCE_QUARTER_LAST_DAY - Duration::days(i64::from(REFERENCE_QUARTER_DAYS) - 1)
+}
 
 /// One demo account per role, for printing tokens.
 pub const ROLE_ACCOUNTS: &[(Role, &str)] = &[
@@ -111,48 +125,66 @@ pub fn seed(
             .set(users::password_hash.eq(Some(password_hash)))
             .execute(connection)?;
 
-        // Interactions and surveys over the 90 days before `today`.
-        let generator = Generator::new(
-            GeneratorSettings {
-                source: SOURCE.into(),
-                id_prefix: format!("{SOURCE}-"),
-                seed: GENERATOR_SEED,
-                interactions: INTERACTIONS,
-                customers: CUSTOMERS,
-                first_day: today - Duration::days(i64::from(DAYS)),
-                days: DAYS,
-                time_zone,
-            },
-            organisation,
-        );
-        let contacts: Vec<_> = generator.collect();
-        report.interactions = synthetic::import_rows(
-            connection,
-            ImportKind::Interactions,
-            contacts
-                .iter()
-                .map(|contact| interaction_cells(&contact.interaction)),
-            &context,
-        )? as usize;
+        // Interactions and surveys over the 90 days before `today`, and over the reference
+        // quarter (July–September 2026), which the README's examples use: they keep working
+        // however long after its release the demo is started.
+        let mut windows = vec![(
+            format!("{SOURCE}-"),
+            today - Duration::days(i64::from(DAYS)),
+            DAYS,
+            INTERACTIONS,
+        )];
+        if REFERENCE_QUARTER_LAST_DAY < today {
+            windows.push((
+                format!("{SOURCE}-q-"),
+                reference_quarter_first_day(),
+                REFERENCE_QUARTER_DAYS,
+                REFERENCE_QUARTER_INTERACTIONS,
+            ));
+        }
+        for (id_prefix, first_day, days, interactions) in windows {
+            let generator = Generator::new(
+                GeneratorSettings {
+                    source: SOURCE.into(),
+                    id_prefix,
+                    seed: GENERATOR_SEED,
+                    interactions,
+                    customers: CUSTOMERS,
+                    first_day,
+                    days,
+                    time_zone,
+                },
+                organisation.clone(),
+            );
+            let contacts: Vec<_> = generator.collect();
+            report.interactions += synthetic::import_rows(
+                connection,
+                ImportKind::Interactions,
+                contacts
+                    .iter()
+                    .map(|contact| interaction_cells(&contact.interaction)),
+                &context,
+            )? as usize;
+            report.survey_invitations += synthetic::import_rows(
+                connection,
+                ImportKind::SurveyInvitations,
+                contacts
+                    .iter()
+                    .filter_map(|contact| contact.invitation.as_ref())
+                    .map(invitation_cells),
+                &context,
+            )? as usize;
+            report.survey_responses += synthetic::import_rows(
+                connection,
+                ImportKind::SurveyResponses,
+                contacts
+                    .iter()
+                    .filter_map(|contact| contact.response.as_ref())
+                    .map(response_cells),
+                &context,
+            )? as usize;
+        }
         report.customers = customers::table.count().get_result::<i64>(connection)? as usize;
-        report.survey_invitations = synthetic::import_rows(
-            connection,
-            ImportKind::SurveyInvitations,
-            contacts
-                .iter()
-                .filter_map(|contact| contact.invitation.as_ref())
-                .map(invitation_cells),
-            &context,
-        )? as usize;
-        report.survey_responses = synthetic::import_rows(
-            connection,
-            ImportKind::SurveyResponses,
-            contacts
-                .iter()
-                .filter_map(|contact| contact.response.as_ref())
-                .map(response_cells),
-            &context,
-        )? as usize;
 
         seed_programme(connection, today)?;
 

@@ -1,4 +1,4 @@
-//! Bulk import (DESIGN §7): CSV or NDJSON files of org units, topics, users, interactions,
+//! Bulk import (formats in docs/import-formats.md): CSV or NDJSON files of org units, topics, users, interactions,
 //! survey invitations and survey responses, from `bac-metrics import KIND FILE` or
 //! `POST /import/{kind}`.
 //!
@@ -107,7 +107,7 @@ impl ImportKind {
         }
     }
 
-    /// The columns of the kind's format (DESIGN §7), in order.
+    /// The columns of the kind's format (docs/import-formats.md), in order.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             ImportKind::OrgUnits => &["code", "name", "parent_code"],
@@ -1664,6 +1664,27 @@ fn user_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_import_formats_document_lists_every_kinds_columns_in_order() {
+        let document = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/import-formats.md"
+        ));
+        for kind in ImportKind::ALL {
+            let section = format!("## `{kind}`\n\n```\n{}\n```", kind.columns().join(","));
+            assert!(
+                document.contains(&section),
+                "docs/import-formats.md must show the {kind} header as:\n{section}"
+            );
+            for column in kind.optional_columns() {
+                assert!(
+                    document.contains(&format!("| `{column}` | no, *may be left out*")),
+                    "docs/import-formats.md must say that `{column}` may be left out"
+                );
+            }
+        }
+    }
 
     #[test]
     fn kinds_and_formats_parse() {

@@ -8,7 +8,7 @@
 //! more than a few batches in memory.
 //!
 //! The generator is deterministic: the same settings (seed, volume, window, time zone) give the
-//! same rows, whatever the batch size. It covers every channel of DESIGN §2 with weekday,
+//! same rows, whatever the batch size. It covers every channel with weekday,
 //! holiday, month and hour-of-day seasonality in the reporting time zone; queued channels wait
 //! and are sometimes abandoned (more often at peak hours); agents differ in how well they
 //! resolve; customers come back on the same topic within days when their issue was not settled
@@ -1360,7 +1360,7 @@ mod tests {
         assert!(office_hours as f64 > 0.95 * assisted_on_weekdays as f64);
 
         // Repeat contacts (same customer and topic, assisted, within 7 days) and self-service
-        // followed by an assisted contact within 24 hours, as DESIGN §4 counts them.
+        // followed by an assisted contact within 24 hours, as the metric definitions count them.
         let mut by_customer_topic: HashMap<(String, String), Vec<&InteractionFields>> =
             HashMap::new();
         for contact in &contacts {

@@ -1,4 +1,4 @@
--- Organisation, people and the customers served (DESIGN §2).
+-- Organisation, people and the customers served.
 
 -- Keeps updated_at honest on every UPDATE without relying on each writer to set it.
 CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,4 +1,4 @@
--- Interactions and the surveys about them (DESIGN §2).
+-- Interactions and the surveys about them.
 
 CREATE TABLE interactions (
     id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,4 +1,4 @@
--- What the findings drive: staff training, resource allocation, published service standards (DESIGN §2).
+-- What the findings drive: staff training, resource allocation, published service standards.
 
 CREATE TABLE training_courses (
     id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

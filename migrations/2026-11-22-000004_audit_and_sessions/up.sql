@@ -1,4 +1,4 @@
--- The audit trail (DESIGN §6) and login sessions.
+-- The audit trail and login sessions.
 
 -- Append-only and hash-chained: hash = sha256(prev_hash || canonical event). The chain is written
 -- by the application inside the same transaction as the change it records.

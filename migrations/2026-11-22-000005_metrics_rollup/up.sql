@@ -1,4 +1,4 @@
--- Metrics engine storage (DESIGN §4): per-interaction facts, the daily rollups that answer
+-- Metrics engine storage (docs/metrics.md): per-interaction facts, the daily rollups that answer
 -- day-or-coarser metric requests, and the triggers that keep both exact on every write.
 --
 -- * Facts. First contact resolution and self-service containment depend on *later*

@@ -1,7 +1,7 @@
 -- Training insights (issue 5): which metrics a course addresses, and the evidence of the need an
 -- assignment answers.
 
--- Metric names of DESIGN §4. An array is valid when it holds only these names: `<@` is false for
+-- Metric names of the catalogue (docs/metrics.md). An array is valid when it holds only these names: `<@` is false for
 -- any other name and for NULL elements, so neither can slip in.
 ALTER TABLE training_courses
     ADD COLUMN addressed_metrics TEXT[] NOT NULL DEFAULT '{}'

@@ -1,4 +1,4 @@
-//! Access tokens: HS256 JWTs with every registered claim required (DESIGN §6).
+//! Access tokens: HS256 JWTs with every registered claim required.
 //!
 //! The algorithm is pinned (a token announcing any other `alg`, including `none`, is refused);
 //! `exp nbf iat iss aud sub jti` must all be present and well-typed; `nbf` and `exp` are checked

@@ -1,4 +1,5 @@
-//! The one place that decides what a caller may see and do (DESIGN §3). Deny by default.
+//! The one place that decides what a caller may see and do (docs/roles.md is generated from
+//! it). Deny by default.
 //!
 //! [`authenticate`] turns a bearer token into a [`Scope`]: the token's signature and claims are
 //! verified, then its session and user are checked in the database, so logout and deactivation
@@ -42,7 +43,7 @@ pub enum Scope {
     Authenticated(Principal),
 }
 
-/// Everything a caller can ask to do. [`is_allowed`] is the role matrix of DESIGN §3.
+/// Everything a caller can ask to do. [`is_allowed`] is the role matrix (docs/roles.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Org units and topics: the vocabulary every signed-in caller needs.
@@ -92,6 +93,178 @@ pub enum Action {
     ManageLegalHolds,
     /// Users, org units, topics, courses, service standards.
     Administer,
+}
+
+impl Action {
+    /// Every action, in the order the role matrix lists them.
+    pub const ALL: [Action; 27] = [
+        Action::ReadReferenceData,
+        Action::UseOwnSession,
+        Action::RecordInteractions,
+        Action::ReadInteractions,
+        Action::ReadCustomerContacts,
+        Action::ReadSurveyComments,
+        Action::IdentifyAgents,
+        Action::RecordFollowUp,
+        Action::ReadTrainingCourses,
+        Action::ReadTrainingAssignments,
+        Action::AssignTraining,
+        Action::CompleteOwnTraining,
+        Action::ReadAllocations,
+        Action::ProposeAllocation,
+        Action::DecideAllocation,
+        Action::ReadServiceStandards,
+        Action::ReadUsers,
+        Action::ReadMetrics,
+        Action::ReadTrainingNeeds,
+        Action::ReadTrainingImpact,
+        Action::PlanStaffing,
+        Action::ReadScorecard,
+        Action::ReadOversightReport,
+        Action::ReadAuditTrail,
+        Action::ReadLegalHolds,
+        Action::ManageLegalHolds,
+        Action::Administer,
+    ];
+
+    /// What the action covers, in the words of the role matrix (docs/roles.md), and its place
+    /// in [`Action::ALL`] (a new action fails to compile here until it is listed).
+    pub fn describe(self) -> (usize, &'static str) {
+        use Action::*;
+        match self {
+            ReadReferenceData => (0, "Read org units and topics"),
+            UseOwnSession => (1, "`me`, `logout`"),
+            RecordInteractions => (
+                2,
+                "Record or import interactions, customers, survey invitations and responses",
+            ),
+            ReadInteractions => (
+                3,
+                "Read interactions, survey invitations and responses (in scope)",
+            ),
+            ReadCustomerContacts => (4, "Read customers' contact details (in scope)"),
+            ReadSurveyComments => (5, "Read free-text survey comments"),
+            IdentifyAgents => (
+                6,
+                "See which staff member handled a record; metrics by agent",
+            ),
+            RecordFollowUp => (7, "Record follow-up assessments (in scope)"),
+            ReadTrainingCourses => (8, "Read the course catalogue"),
+            ReadTrainingAssignments => (9, "Read training assignments (in scope)"),
+            AssignTraining => (10, "Assign training (in scope)"),
+            CompleteOwnTraining => (11, "Mark one's own training complete"),
+            ReadAllocations => (12, "Read resource allocations (in scope)"),
+            ProposeAllocation => (13, "Propose a resource allocation (in scope)"),
+            DecideAllocation => (14, "Approve or reject a resource allocation"),
+            ReadServiceStandards => (15, "Read service standards and their attainment"),
+            ReadUsers => (16, "Read staff accounts (in scope)"),
+            ReadMetrics => (17, "Run `metrics` and `/export/metrics.csv` (in scope)"),
+            ReadTrainingNeeds => (18, "Per-agent training needs (in scope)"),
+            ReadTrainingImpact => (19, "Before/after effect of a course"),
+            PlanStaffing => (20, "Staffing plans (Erlang C)"),
+            ReadScorecard => (21, "The program scorecard"),
+            ReadOversightReport => (22, "The quarterly oversight report"),
+            ReadAuditTrail => (23, "Read and verify the audit trail"),
+            ReadLegalHolds => (24, "Read legal holds"),
+            ManageLegalHolds => (25, "Place and lift legal holds"),
+            Administer => (
+                26,
+                "Administer users, org units, topics, courses and service standards",
+            ),
+        }
+    }
+}
+
+/// The role matrix as Markdown (docs/roles.md, printed by `bac-metrics reference roles`),
+/// generated from [`is_allowed`], [`Principal::record_scope`] and [`Principal::metrics_access`]
+/// so the document cannot drift from the rules.
+pub fn role_matrix_markdown() -> String {
+    let roles = Role::ALL;
+    let mut out = String::from(
+        "# Roles and what they may see\n\n\
+         Generated by `bac-metrics reference roles` from `src/auth/scope.rs`, the one place that \
+         decides access (a test fails when this file and the code disagree). Deny by default: an \
+         action not marked here is refused with `FORBIDDEN`, and a record outside the caller's \
+         scope is answered exactly like a record that does not exist (`NOT_FOUND`, or absent \
+         from a list).\n\n\
+         Without a token a caller may only `login`, `refreshSession`, answer a survey through its \
+         one-time link (`submitSurveyResponse`, the page at `/s/{token}`), and reach `/healthz` \
+         and `/readyz`.\n\n",
+    );
+    out.push_str("| action |");
+    for role in roles {
+        out.push_str(&format!(" `{}` |", role.as_db_str()));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(roles.len()));
+    out.push('\n');
+    for action in Action::ALL {
+        out.push_str(&format!("| {} |", action.describe().1));
+        for role in roles {
+            out.push_str(if is_allowed(*role, action) {
+                " ✓ |"
+            } else {
+                " – |"
+            });
+        }
+        out.push('\n');
+    }
+    out.push_str(
+        "\n## Which records\n\n\
+         \"In scope\" above means:\n\n\
+         | role | records |\n|---|---|\n",
+    );
+    for role in roles {
+        let principal = Principal {
+            user_id: 0,
+            role: *role,
+            org_unit_id: 0,
+            session_id: Uuid::nil(),
+        };
+        let records = match principal.record_scope() {
+            RecordScope::All => "all",
+            RecordScope::Subtree(_) => "those of their org unit and every unit below it",
+            RecordScope::Own(_) => "those they handled themselves",
+        };
+        out.push_str(&format!("| `{}` | {records} |\n", role.as_db_str()));
+    }
+    out.push_str(
+        "\n## Metrics\n\n\
+         | role | computed over | small survey cells | by agent |\n|---|---|---|---|\n",
+    );
+    for role in roles {
+        let principal = Principal {
+            user_id: 0,
+            role: *role,
+            org_unit_id: 0,
+            session_id: Uuid::nil(),
+        };
+        match principal.metrics_access(10) {
+            Err(_) => out.push_str(&format!("| `{}` | – | – | – |\n", role.as_db_str())),
+            Ok(access) => {
+                let over = match access.records {
+                    RecordScope::All => "all interactions",
+                    RecordScope::Subtree(_) => "their org-unit subtree",
+                    RecordScope::Own(_) => "their own interactions",
+                };
+                let small = if access.min_cell_size.is_some() {
+                    "suppressed below `MIN_CELL_SIZE`"
+                } else {
+                    "shown"
+                };
+                let by_agent = if access.may_break_down_by_agent {
+                    "yes"
+                } else {
+                    "no"
+                };
+                out.push_str(&format!(
+                    "| `{}` | {over} | {small} | {by_agent} |\n",
+                    role.as_db_str()
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The role matrix: may `role` perform `action` at all? (Which records is [`RecordScope`].)
@@ -174,7 +347,7 @@ impl Principal {
     }
 }
 
-/// What a caller may see of the metrics (DESIGN §3's metrics column).
+/// What a caller may see of the metrics (the metrics table of docs/roles.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricsAccess {
     /// Whose interactions the metrics are computed over.
@@ -620,6 +793,22 @@ mod tests {
             .filter(|role| is_allowed(*role, Action::ManageLegalHolds))
             .collect();
         assert_eq!(managers, vec![Role::Admin]);
+    }
+
+    #[test]
+    fn every_action_is_listed_once_in_its_place() {
+        for (position, action) in Action::ALL.into_iter().enumerate() {
+            assert_eq!(action.describe().0, position, "{action:?}");
+        }
+    }
+
+    #[test]
+    fn the_role_matrix_document_is_generated_from_these_rules() {
+        let checked_in = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/roles.md"));
+        assert!(
+            checked_in == role_matrix_markdown(),
+            "docs/roles.md is out of date: run `cargo run -q -- reference roles > docs/roles.md`"
+        );
     }
 
     #[test]

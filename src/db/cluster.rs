@@ -1,4 +1,4 @@
-//! A private PostgreSQL cluster run from the installed server binaries (DESIGN §7).
+//! A private PostgreSQL cluster run from the installed server binaries.
 //!
 //! Without `DATABASE_URL`, `serve`, the other commands and the test suite start a cluster of
 //! their own in a data folder: `initdb` on first use, then `pg_ctl start`, listening only on a
@@ -49,6 +49,18 @@ pub enum ClusterError {
     },
     #[error("could not connect to the private PostgreSQL: {0}")]
     Connect(String),
+    #[error(
+        "running as root, the private PostgreSQL runs as the `postgres` system user, which cannot \
+         enter {} (mode {mode:03o}) and so cannot reach the data folder {}. Set DATA_DIR to a folder \
+         it can reach (for example DATA_DIR=/var/lib/bac-metrics), or set DATABASE_URL.",
+        blocking.display(),
+        data_folder.display()
+    )]
+    Unreachable {
+        blocking: PathBuf,
+        mode: u32,
+        data_folder: PathBuf,
+    },
 }
 
 /// How the cluster is used.
@@ -93,6 +105,9 @@ impl PrivateCluster {
             path: root.to_path_buf(),
             source,
         })?;
+        if let Some(user) = run_as {
+            check_reachable(&root, user)?;
+        }
         let data_dir = root.join("pgdata");
         let socket_dir = socket_dir_for(&root);
         create_dir(&data_dir, 0o700, run_as)?;
@@ -415,6 +430,34 @@ fn create_dir(path: &Path, mode: u32, owner: Option<SystemUser>) -> Result<(), C
     Ok(())
 }
 
+/// Refuses, in one sentence, a data folder `user` cannot reach: every folder on the way must let
+/// it pass (search permission), or `initdb` fails with a bare "Permission denied" (a clone under
+/// `/root`, mode 700, is the usual case).
+fn check_reachable(folder: &Path, user: SystemUser) -> Result<(), ClusterError> {
+    use std::os::unix::fs::MetadataExt;
+    for ancestor in folder.ancestors() {
+        let Ok(metadata) = fs::metadata(ancestor) else {
+            continue;
+        };
+        let mode = metadata.mode() & 0o777;
+        let may_pass = if metadata.uid() == user.uid {
+            mode & 0o100 != 0
+        } else if metadata.gid() == user.gid {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        };
+        if !may_pass {
+            return Err(ClusterError::Unreachable {
+                blocking: ancestor.to_path_buf(),
+                mode,
+                data_folder: folder.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn chown(path: &Path, user: SystemUser) -> Result<(), ClusterError> {
     std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid)).map_err(|source| {
         ClusterError::Io {
@@ -449,6 +492,31 @@ mod tests {
             socket_dir_for(Path::new("/srv/bac")),
             PathBuf::from("/srv/bac/socket")
         );
+    }
+
+    #[test]
+    fn a_data_folder_behind_a_private_folder_is_refused_in_one_sentence() {
+        let base = std::env::temp_dir().join(format!("bac-reach-{}", std::process::id()));
+        let private = base.join("home");
+        let data = private.join("clone/.bac-metrics");
+        fs::create_dir_all(&data).unwrap();
+        fs::set_permissions(&base, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).unwrap();
+        // Someone who owns neither folder nor shares their group.
+        let stranger = SystemUser {
+            uid: 54_321,
+            gid: 54_321,
+        };
+        let message = check_reachable(&data, stranger).unwrap_err().to_string();
+        fs::set_permissions(&private, fs::Permissions::from_mode(0o755)).unwrap();
+        let reachable = check_reachable(&data, stranger);
+        fs::remove_dir_all(&base).unwrap();
+        assert!(
+            message.contains(&format!("cannot enter {} (mode 700)", private.display())),
+            "{message}"
+        );
+        assert!(message.contains("Set DATA_DIR"), "{message}");
+        assert!(reachable.is_ok());
     }
 
     #[test]

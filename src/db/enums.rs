@@ -1,4 +1,4 @@
-//! The closed vocabularies of DESIGN §2 (roles, channels, outcomes, survey kinds, …).
+//! The closed vocabularies of the data model (roles, channels, outcomes, survey kinds, …).
 //!
 //! Each is stored as `TEXT` guarded by a `CHECK` constraint, exposed as a GraphQL enum, and parsed
 //! from import files in lower snake case. One macro keeps the three spellings in step.
@@ -107,7 +107,7 @@ macro_rules! text_enum {
 }
 
 text_enum! {
-    /// What a user may do (DESIGN §3).
+    /// What a user may do (docs/roles.md).
     Role as "role" {
         /// Integrations that push interactions and survey data.
         Ingest => "ingest",
@@ -192,7 +192,7 @@ text_enum! {
 }
 
 text_enum! {
-    /// The metrics of the reporting contract (DESIGN §4).
+    /// The metrics of the reporting contract (docs/metrics.md).
     MetricKind as "metric" {
         Interactions => "INTERACTIONS",
         AbandonmentRate => "ABANDONMENT_RATE",

@@ -1,4 +1,4 @@
-//! Relay connections with keyset cursors (DESIGN §5).
+//! Relay connections with keyset cursors.
 //!
 //! A cursor is the base64url JSON of the row's sort key, so pages stay stable when rows are
 //! inserted before them. `first` defaults to 20 and may not exceed 100; asking for more is a

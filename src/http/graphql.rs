@@ -9,7 +9,7 @@
 //!   syntax, validation) is `400` with no `data`; with `application/json` it is `200`, as the
 //!   specification asks for legacy clients.
 //! - One operation per request (no batching), bodies capped at `MAX_BODY_BYTES`.
-//! - Every error carries `extensions.code` (DESIGN §5); internal details are never sent.
+//! - Every error carries `extensions.code`; internal details are never sent.
 
 use actix_web::{
     http::{

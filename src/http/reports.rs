@@ -747,7 +747,7 @@ pub fn render_html_page(report: &OversightReport, chrome: Option<(&str, &str)>) 
     html.push_str(&retention_section(&report.retention));
 
     html.push_str(&format!(
-        "<footer class=\"note\">To prove later that the data behind this report has not changed: <code>verifyAuditChain</code> must report an intact chain, and audit event #{id} (<code>auditEvents</code>) must still carry the hash above; every record counted here was written together with an audit event at or before it. Every figure comes from the program's metrics engine (DESIGN §4).</footer>\n</main>\n</body>\n</html>\n",
+        "<footer class=\"note\">To prove later that the data behind this report has not changed: <code>verifyAuditChain</code> must report an intact chain, and audit event #{id} (<code>auditEvents</code>) must still carry the hash above; every record counted here was written together with an audit event at or before it. Every figure comes from the program's metrics engine, with the definitions of <code>metricCatalog</code>.</footer>\n</main>\n</body>\n</html>\n",
         id = report
             .audit_chain_head
             .as_ref()

@@ -1,4 +1,4 @@
-//! The reporting query (DESIGN §4, §5): a validated [`MetricsRequest`] becomes **one** SQL
+//! The reporting query (docs/metrics.md): a validated [`MetricsRequest`] becomes **one** SQL
 //! statement over either the daily rollups or the records, and its sums become values with
 //! intervals, suppressed where the caller's access says so.
 //!

@@ -1,4 +1,4 @@
-//! The metrics engine (DESIGN §4): the metric catalogue, reporting periods, statistics, the
+//! The metrics engine (docs/metrics.md): the metric catalogue, reporting periods, statistics, the
 //! one-statement reporting query, and the daily rollups it reads.
 //!
 //! The rollups and the facts behind first contact resolution and containment are maintained by

@@ -1,4 +1,4 @@
-//! Reporting periods (DESIGN §4): days, ISO weeks, months, quarters, years and fiscal quarters
+//! Reporting periods (docs/metrics.md): days, ISO weeks, months, quarters, years and fiscal quarters
 //! and years, all cut in the reporting time zone. The SQL side maps a local `day` to the first
 //! day of its period; this side names the period from that first day.
 

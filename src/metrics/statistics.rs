@@ -1,4 +1,4 @@
-//! Turning additive sums into values with 95% intervals (DESIGN §4): Wilson score intervals
+//! Turning additive sums into values with 95% intervals (docs/metrics.md): Wilson score intervals
 //! for proportions, mean ± 1.96·s/√n for means. A denominator of zero gives no value.
 
 /// The normal quantile of a two-sided 95% interval.

@@ -158,7 +158,11 @@ async fn demo_seed_is_realistic_idempotent_and_its_tokens_work() {
         .unwrap();
     assert!(!report.already_present);
     assert_eq!((report.org_units, report.topics, report.users), (7, 6, 18));
-    assert!((8_000..14_000).contains(&report.interactions), "{report:?}");
+    // About 10,000 over the 90 days and 4,000 over the reference quarter.
+    assert!(
+        (12_000..20_000).contains(&report.interactions),
+        "{report:?}"
+    );
     assert!(report.survey_responses > 500 && report.survey_invitations > report.survey_responses);
 
     // Seeding again leaves the data alone.
@@ -170,7 +174,8 @@ async fn demo_seed_is_realistic_idempotent_and_its_tokens_work() {
     assert!(again.already_present);
 
     // The data is shaped like the design: all channels, no agent on self-service, no
-    // handling on abandoned contacts, all within the 90 days before `today`.
+    // handling on abandoned contacts, all within the 90 days before `today` or the reference
+    // quarter (July–September 2026).
     use diesel::{prelude::*, sql_types::BigInt};
     #[derive(QueryableByName, Debug)]
     struct Check {
@@ -190,7 +195,7 @@ async fn demo_seed_is_realistic_idempotent_and_its_tokens_work() {
            (SELECT count(DISTINCT channel) FROM interactions) AS channels,
            (SELECT count(*) FROM interactions WHERE channel IN ('WEB_SELF_SERVICE','IVR','SMS') AND agent_id IS NOT NULL) AS self_service_with_agent,
            (SELECT count(*) FROM interactions WHERE abandoned AND (handle_seconds IS NOT NULL OR outcome IS NOT NULL)) AS abandoned_handled,
-           (SELECT count(*) FROM interactions WHERE (started_at AT TIME ZONE 'America/New_York')::date NOT BETWEEN DATE '2026-08-22' AND DATE '2026-11-19') AS outside_window,
+           (SELECT count(*) FROM interactions WHERE (started_at AT TIME ZONE 'America/New_York')::date NOT BETWEEN DATE '2026-08-22' AND DATE '2026-11-19' AND (started_at AT TIME ZONE 'America/New_York')::date NOT BETWEEN DATE '2026-07-01' AND DATE '2026-09-30') AS outside_window,
            (SELECT count(*) FROM survey_responses r JOIN interactions i ON i.id = r.interaction_id WHERE i.abandoned) AS responses_to_abandoned",
     )
     .get_result(&mut app.connection())
@@ -217,6 +222,37 @@ async fn demo_seed_is_realistic_idempotent_and_its_tokens_work() {
         );
         assert_eq!(body["data"]["orgUnits"]["totalCount"], 7);
     }
+    // The README's reporting example runs on the demo data, whenever it was seeded: one row per
+    // month of the reference quarter and channel, every month with interactions.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = readme
+        .split("```graphql\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .find(|block| block.contains("metrics(query"))
+        .expect("the README has a metrics example");
+    let admin = app.token_for("admin@bac.example.gov").await;
+    let (_, body) = app.post(Some(&admin), example, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let rows = body["data"]["metrics"]["rows"].as_array().unwrap();
+    for month in ["2026-07", "2026-08", "2026-09"] {
+        let interactions: f64 = rows
+            .iter()
+            .filter(|row| row["periodLabel"] == month)
+            .map(|row| row["values"][0]["value"].as_f64().unwrap_or(0.0))
+            .sum();
+        assert!(interactions > 500.0, "{month}: {body}");
+    }
+    // Its other examples name dates inside the same quarter.
+    for (position, _) in readme.match_indices("from=") {
+        let date = &readme[position + 5..position + 15];
+        assert!(
+            ("2026-07-01"..="2026-09-30").contains(&date),
+            "README example date {date}"
+        );
+    }
+
     // Demo staff can sign in with the demo password; service accounts cannot.
     let (_, body) = app
         .login("supervisor.north@bac.example.gov", demo::DEMO_PASSWORD)

@@ -364,3 +364,35 @@ async fn health_and_readiness() {
     assert_eq!(first_error_code(&body), Some("UNAVAILABLE"));
     assert!(first_error_message(&body).contains("unavailable"), "{body}");
 }
+
+#[tokio::test]
+async fn unauthorized_answers_say_how_to_authenticate() {
+    let app = TestApp::spawn().await;
+    app.seed_org().await;
+    // GraphQL with the specification's media type: 401 and the challenge.
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .header(header::ACCEPT, "application/graphql-response+json")
+        .bearer_auth("not-a-token")
+        .json(&json!({ "query": "{ me { email } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    // A plain HTTP endpoint without credentials: the same.
+    let response = app
+        .client
+        .get(format!(
+            "{}/export/metrics.csv?metrics=INTERACTIONS&from=2026-07-01&to=2026-07-31",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(first_error_code(&body), Some("UNAUTHENTICATED"));
+}

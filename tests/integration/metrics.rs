@@ -1,4 +1,4 @@
-//! The `metrics` query (DESIGN §4, §5) against small hand-built datasets.
+//! The `metrics` query (docs/metrics.md) against small hand-built datasets.
 //!
 //! Every expected number is a literal worked out by hand from the rows written in the test; the
 //! comment next to it derives it. Wilson bounds (z = 1.96) and mean intervals
@@ -22,7 +22,7 @@ const METRICS: &str = "query($query: MetricsQuery!) { metrics(query: $query) { t
     periodStart periodLabel channel orgUnit { code } agent { email } topic { code } \
     values { metric value numerator denominator lower upper suppressed } } } }";
 
-/// DESIGN §7 interaction columns (the optional customer details are left out).
+/// The interaction import columns (the optional customer details are left out).
 const INTERACTIONS: &str = "source,external_id,channel,org_unit_code,agent_email,customer_ref,topic_code,started_at,wait_seconds,handle_seconds,transfers,abandoned,outcome";
 const INVITATIONS: &str =
     "source,external_id,interaction_source,interaction_external_id,kind,sent_at";

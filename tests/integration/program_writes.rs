@@ -121,7 +121,7 @@ fn completed_at(body: &Value) -> DateTime<Utc> {
         .unwrap()
 }
 
-/// DESIGN §6, issue 11: two concurrent completions of one assignment (the agent's own twice, and
+/// Issue 11: two concurrent completions of one assignment (the agent's own twice, and
 /// the agent's with an admin's) write one completion time and one `training.complete` event;
 /// the second caller gets the first one's result.
 #[tokio::test]
@@ -539,7 +539,7 @@ fn without_id(body: &Value, id: &str) -> String {
     first_error_message(body).replace(id, "<id>")
 }
 
-/// Issue 11 and DESIGN §3: an agent or supervisor learns nothing of an assignment, an assignee
+/// Issue 11 and the role matrix: an agent or supervisor learns nothing of an assignment, an assignee
 /// or an allocation outside their scope — the answer is the one a nonexistent id gets.
 #[tokio::test]
 async fn objects_outside_the_scope_are_answered_like_missing_ones() {

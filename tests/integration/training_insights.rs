@@ -537,7 +537,7 @@ async fn courses_address_only_known_metrics() {
         .await;
     assert_eq!(data["a"]["addressedMetrics"], json!(["EASE", "TRUST"]));
     assert_eq!(data["b"]["addressedMetrics"], json!([]));
-    // The database refuses names outside DESIGN §4, and NULL elements.
+    // The database refuses names outside the metric catalogue, and NULL elements.
     let mut connection = world.app.connection();
     for array in ["ARRAY['BOGUS']", "ARRAY[NULL]::text[]"] {
         let refused = sql_query(format!(

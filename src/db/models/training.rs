@@ -19,7 +19,7 @@ pub struct TrainingCourse {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// The DESIGN §4 metrics the course sets out to improve (a CHECK keeps out other names and
+    /// The metrics the course sets out to improve (a CHECK keeps out other names and
     /// NULL elements; the array type still admits NULL, hence `Option`).
     pub addressed_metrics: Vec<Option<MetricKind>>,
 }

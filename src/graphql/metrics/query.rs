@@ -23,7 +23,7 @@ pub struct MetricsQueryRoot;
 
 #[Object]
 impl MetricsQueryRoot {
-    /// The reporting query (DESIGN §4–§5): every metric over the caller's scope, by period and
+    /// The reporting query (definitions in docs/metrics.md): every metric over the caller's scope, by period and
     /// group, with numerators, denominators and 95% intervals. One SQL statement.
     async fn metrics(&self, ctx: &Context<'_>, query: MetricsQuery) -> Result<MetricsReport> {
         let service = &ctx.services().metrics;

@@ -1,4 +1,4 @@
-//! GraphQL types of the reporting API (DESIGN §5: names are the contract).
+//! GraphQL types of the reporting API (names are the contract BI tools are built on).
 
 use async_graphql::{ComplexObject, Context, InputObject, Result, SimpleObject, ID};
 
@@ -183,7 +183,7 @@ impl From<metrics::MetricValue> for MetricValue {
 pub struct MetricDefinition {
     pub metric: MetricKind,
     pub unit: MetricUnit,
-    /// The definition in words (DESIGN §4).
+    /// The definition in words (as in docs/metrics.md).
     pub formula: String,
     /// Whether it is computed from survey responses (suppressed in small cells for analysts).
     pub survey_based: bool,

@@ -94,7 +94,7 @@ impl ProgramMutation {
             String,
         >,
         #[graphql(
-            desc = "The DESIGN §4 metrics the course addresses (not INTERACTIONS, a volume); duplicates are dropped."
+            desc = "The metrics the course addresses (not INTERACTIONS, a volume); duplicates are dropped."
         )]
         addressed_metrics: Option<Vec<MetricKind>>,
     ) -> Result<TrainingCourseType> {
