@@ -1,5 +1,5 @@
 //! The command line: `serve [--demo]`, `migrate`, `user add`, `token`, `import`, `seed`,
-//! `retention`, `schema`, `reference`.
+//! `retention`, `documents add|list|remove`, `schema`, `reference`.
 //!
 //! Commands that need a database use `DATABASE_URL` when it is set and otherwise start (or join)
 //! the private cluster in `DATA_DIR`. Start-up failures are reported with `anyhow` context, in
@@ -29,7 +29,10 @@ use crate::{
     demo,
     error::AppError,
     import,
-    records::organisation::{self, NewPassword, UserDraft, UserFields, UserInput},
+    records::{
+        documents,
+        organisation::{self, NewPassword, UserDraft, UserFields, UserInput},
+    },
     secrets::Secrets,
     startup::Application,
     synthetic,
@@ -126,6 +129,12 @@ pub enum Command {
         #[arg(long = "dry-run")]
         dry_run: bool,
     },
+    /// Manage the trusted GraphQL documents (the allow-list enforced with
+    /// GRAPHQL_TRUSTED_DOCUMENTS=allow-list) and the stored automatic persisted queries.
+    Documents {
+        #[command(subcommand)]
+        action: DocumentsCommand,
+    },
     /// Print the GraphQL schema (SDL) the server serves.
     Schema,
     /// Print a reference document generated from the code: `metrics` (docs/metrics.md) or
@@ -143,6 +152,30 @@ pub enum ReferenceDocument {
     Metrics,
     /// The role matrix.
     Roles,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocumentsCommand {
+    /// Register the documents of .graphql files (each file's exact text is one document, with
+    /// one or several named operations) and of Apollo or Relay persisted-query manifests
+    /// (.json) as trusted. Every file is checked before anything is written; re-adding a
+    /// document changes nothing unless its roles differ. Prints one line per document.
+    Add {
+        /// .graphql/.gql documents and .json manifests.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Limit the documents to these roles (repeat, or separate with commas); without it
+        /// any caller, signed in or not, may run them.
+        #[arg(long = "role", value_delimiter = ',')]
+        roles: Vec<Role>,
+    },
+    /// List the stored documents: trusted ones first, then automatic persisted queries.
+    List,
+    /// Remove a stored document (trusted or automatic) by its SHA-256 hash.
+    Remove {
+        /// The document's SHA-256 (64 hexadecimal digits).
+        hash: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -376,6 +409,11 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                         unreachable!("a run from the command line is always due")
                     }
                 }
+            }
+            Command::Documents { action } => {
+                manage_documents(&environment.database, &config, action)
+                    .await
+                    .map_err(for_operator)
             }
             Command::Schema | Command::Reference { .. } => {
                 unreachable!("handled before the database is opened")
@@ -706,6 +744,105 @@ pub async fn add_user(
         .map(|password| NewPassword::parse("--password-stdin", password))
         .transpose()?;
     organisation::create_user(database, Actor::operator(), None, draft, password).await
+}
+
+/// `documents add|list|remove`, through `records::documents` with the operator as the actor
+/// of their audit events. Prints one line per document.
+pub async fn manage_documents(
+    database: &Database,
+    config: &Config,
+    action: DocumentsCommand,
+) -> Result<(), AppError> {
+    match action {
+        DocumentsCommand::Add { files, roles } => {
+            let mut drafts = Vec::new();
+            for file in &files {
+                drafts.extend(documents::read_file(file, config.graphql.max_body_bytes)?);
+            }
+            let roles = (!roles.is_empty()).then_some(roles);
+            let report = documents::add_trusted(database, Actor::operator(), drafts, roles).await?;
+            for added in &report {
+                let outcome = match added.outcome {
+                    documents::AddOutcome::Added => "added",
+                    documents::AddOutcome::RolesChanged => "roles changed",
+                    documents::AddOutcome::Unchanged => "unchanged",
+                };
+                println!(
+                    "{}  {outcome}  {}",
+                    added.hash,
+                    describe_operations(added.operation_names.iter().map(String::as_str))
+                );
+            }
+            let added = report
+                .iter()
+                .filter(|added| added.outcome != documents::AddOutcome::Unchanged)
+                .count();
+            println!(
+                "{} document(s): {added} added or changed, {} unchanged",
+                report.len(),
+                report.len() - added
+            );
+        }
+        DocumentsCommand::List => {
+            let stored = documents::list(database).await?;
+            if stored.is_empty() {
+                println!("no persisted documents");
+            }
+            for document in &stored {
+                let kind = if document.trusted {
+                    "trusted"
+                } else {
+                    "automatic"
+                };
+                let roles = match &document.roles {
+                    Some(roles) => roles
+                        .iter()
+                        .flatten()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    None if document.trusted => "any role".into(),
+                    None => "-".into(),
+                };
+                println!(
+                    "{}  {kind}  {roles}  {}  {}",
+                    document.hash,
+                    document.registered_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                    describe_operations(
+                        document
+                            .operation_names
+                            .iter()
+                            .flatten()
+                            .map(String::as_str)
+                    )
+                );
+            }
+        }
+        DocumentsCommand::Remove { hash } => {
+            let hash = documents::DocumentHash::parse("HASH", &hash)?;
+            let removed = documents::remove(database, Actor::operator(), hash).await?;
+            println!(
+                "removed {} ({})",
+                removed.hash,
+                if removed.trusted {
+                    "trusted"
+                } else {
+                    "automatic"
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Operation names for a listing; an anonymous operation has none.
+fn describe_operations<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        "(anonymous operation)".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// An error of a command, for the operator: input errors lead with the option at fault.

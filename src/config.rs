@@ -29,6 +29,10 @@
 //! | `JWT_LEEWAY_SECONDS` | `10` | Clock skew allowed on `exp`/`nbf`/`iat` (at most 30). |
 //! | `MAX_BODY_BYTES` | `1048576` | Largest GraphQL request body accepted. |
 //! | `GRAPHQL_MAX_DEPTH` | `16` | Deepest selection set accepted (GraphiQL's introspection needs 13). |
+//! | `GRAPHQL_TRUSTED_DOCUMENTS` | `off` | `allow-list`: only GraphQL documents an administrator registered (`bac-metrics documents add`) run, sent by hash or in full; anything else is refused with `PERSISTED_QUERY_NOT_ALLOWED` before it runs, and no automatic registration happens. `off`: any document runs, and automatic persisted queries (Apollo's protocol) are served. Introspection-only operations stay allowed in development. |
+//! | `GRAPHQL_PERSISTED_QUERIES_MAX_AUTOMATIC` | `1000` | Automatic persisted queries kept (all server processes together); past this the oldest registrations are dropped (their clients simply send the full query again). `0`: no automatic registration. |
+//! | `GRAPHQL_PERSISTED_QUERIES_PER_USER_PER_HOUR` | `100` | Automatic registrations one account may make per hour; beyond it the query still runs, unregistered. Anonymous callers never register. |
+//! | `GRAPHQL_PERSISTED_GET_MAX_AGE_SECONDS` | `0` | Above 0: a successful `GET` of a persisted query sent by hash alone is `Cache-Control: private, max-age=N` with `Vary: Authorization`, so a browser may reuse it for N seconds (at most 3600). 0: `no-store` like every other response. |
 //! | `REPORTING_TZ` | `America/New_York` | Time zone that reporting periods are cut in. |
 //! | `FISCAL_YEAR_START_MONTH` | `7` | First month of the fiscal year (named by the calendar year it ends in). |
 //! | `MIN_CELL_SIZE` | `10` | Smallest survey denominator shown to the `analyst` role. |
@@ -143,6 +147,28 @@ pub struct GraphqlLimits {
     pub max_depth: usize,
 }
 
+/// Which GraphQL documents may run (`GRAPHQL_TRUSTED_DOCUMENTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustedDocumentsMode {
+    /// Any document runs; automatic persisted queries are served and registered.
+    Off,
+    /// Only documents an administrator registered run.
+    AllowList,
+}
+
+/// Persisted documents: the trusted-documents mode and the bounds of automatic persisted
+/// queries (see `records::documents`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersistedDocumentSettings {
+    pub trusted_documents: TrustedDocumentsMode,
+    /// Automatic registrations kept; 0 turns automatic registration off.
+    pub max_automatic: u32,
+    /// Automatic registrations one account may make per hour.
+    pub registrations_per_user_per_hour: u32,
+    /// How long a browser may reuse the answer to a hash-only `GET`; zero: not at all.
+    pub get_max_age: Duration,
+}
+
 /// The connection budget of one workload (see `db::Workload`).
 #[derive(Debug, Clone)]
 pub struct WorkloadBudget {
@@ -255,6 +281,8 @@ pub struct Config {
     /// How often an unreachable database is probed.
     pub database_probe_interval: Duration,
     pub graphql: GraphqlLimits,
+    /// Trusted documents and automatic persisted queries.
+    pub persisted_documents: PersistedDocumentSettings,
     pub admission: AdmissionSettings,
     pub login_throttle: LoginThrottleSettings,
     pub imports: ImportLimits,
@@ -430,6 +458,7 @@ impl Config {
                 max_body_bytes: positive(&get, "MAX_BODY_BYTES", 1024 * 1024)? as usize,
                 max_depth: positive(&get, "GRAPHQL_MAX_DEPTH", 16)? as usize,
             },
+            persisted_documents: persisted_document_settings(&get)?,
             admission: AdmissionSettings {
                 max_cost: positive(&get, "GRAPHQL_MAX_COST", 20_000)?,
                 max_expensive_fields: positive(&get, "GRAPHQL_MAX_EXPENSIVE_FIELDS", 4)? as usize,
@@ -569,6 +598,40 @@ fn seconds(
     default: u64,
 ) -> Result<Duration, ConfigError> {
     positive(get, name, default).map(Duration::from_secs)
+}
+
+/// `GRAPHQL_TRUSTED_DOCUMENTS` and the bounds of automatic persisted queries.
+fn persisted_document_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<PersistedDocumentSettings, ConfigError> {
+    let trusted_documents = match get("GRAPHQL_TRUSTED_DOCUMENTS").as_deref().map(str::trim) {
+        None | Some("off") => TrustedDocumentsMode::Off,
+        Some("allow-list") => TrustedDocumentsMode::AllowList,
+        Some(other) => {
+            return Err(ConfigError {
+                name: "GRAPHQL_TRUSTED_DOCUMENTS",
+                problem: format!("expected `off` or `allow-list`, got `{other}`"),
+            })
+        }
+    };
+    let get_max_age = parse(get, "GRAPHQL_PERSISTED_GET_MAX_AGE_SECONDS", 0u64)?;
+    if get_max_age > 3_600 {
+        return Err(ConfigError {
+            name: "GRAPHQL_PERSISTED_GET_MAX_AGE_SECONDS",
+            problem: "must be at most 3600 (an hour)".into(),
+        });
+    }
+    Ok(PersistedDocumentSettings {
+        trusted_documents,
+        max_automatic: parse(get, "GRAPHQL_PERSISTED_QUERIES_MAX_AUTOMATIC", 1_000u32)?,
+        registrations_per_user_per_hour: positive(
+            get,
+            "GRAPHQL_PERSISTED_QUERIES_PER_USER_PER_HOUR",
+            100,
+        )?
+        .min(u64::from(u32::MAX)) as u32,
+        get_max_age: Duration::from_secs(get_max_age),
+    })
 }
 
 /// `TRUSTED_PROXIES`: addresses (a host) or CIDR blocks, comma-separated.
@@ -742,6 +805,43 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(error.name, "PUBLIC_BASE_URL");
+    }
+
+    #[test]
+    fn trusted_documents_are_off_by_default_and_checked() {
+        let config = config_with(&[]).unwrap();
+        assert_eq!(
+            config.persisted_documents,
+            PersistedDocumentSettings {
+                trusted_documents: TrustedDocumentsMode::Off,
+                max_automatic: 1_000,
+                registrations_per_user_per_hour: 100,
+                get_max_age: Duration::ZERO,
+            }
+        );
+        let config = config_with(&[
+            ("GRAPHQL_TRUSTED_DOCUMENTS", "allow-list"),
+            ("GRAPHQL_PERSISTED_QUERIES_MAX_AUTOMATIC", "0"),
+            ("GRAPHQL_PERSISTED_GET_MAX_AGE_SECONDS", "60"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.persisted_documents.trusted_documents,
+            TrustedDocumentsMode::AllowList
+        );
+        assert_eq!(config.persisted_documents.max_automatic, 0);
+        assert_eq!(
+            config.persisted_documents.get_max_age,
+            Duration::from_secs(60)
+        );
+        for (name, value) in [
+            ("GRAPHQL_TRUSTED_DOCUMENTS", "on"),
+            ("GRAPHQL_PERSISTED_QUERIES_PER_USER_PER_HOUR", "0"),
+            ("GRAPHQL_PERSISTED_QUERIES_MAX_AUTOMATIC", "-1"),
+            ("GRAPHQL_PERSISTED_GET_MAX_AGE_SECONDS", "86400"),
+        ] {
+            assert_eq!(config_with(&[(name, value)]).unwrap_err().name, name);
+        }
     }
 
     #[test]

@@ -25,6 +25,12 @@ pub enum ErrorCode {
     RateLimited,
     Unavailable,
     Internal,
+    /// A persisted query sent by hash alone that this server does not hold (Apollo's
+    /// automatic persisted queries protocol: the client then resends it with its text).
+    PersistedQueryNotFound,
+    /// In trusted-documents mode, a document no administrator registered (or registered for
+    /// other roles).
+    PersistedQueryNotAllowed,
 }
 
 impl ErrorCode {
@@ -39,6 +45,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ErrorCode::PersistedQueryNotAllowed => "PERSISTED_QUERY_NOT_ALLOWED",
         }
     }
 
@@ -53,6 +61,8 @@ impl ErrorCode {
             ErrorCode::RateLimited => 429,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
+            ErrorCode::PersistedQueryNotFound => 404,
+            ErrorCode::PersistedQueryNotAllowed => 403,
         }
     }
 }
@@ -105,6 +115,13 @@ pub enum AppError {
         #[source]
         cause: Option<Cause>,
     },
+    /// A persisted query sent by hash alone that is not stored. The message is the one Apollo's
+    /// persisted-queries link recognises, so it resends the query with its text.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    /// Trusted-documents mode refused a document that is not on the allow-list for the caller.
+    #[error("{0}")]
+    PersistedQueryNotAllowed(String),
     /// A database failure. Logged in full, reported to the client as `INTERNAL` without detail.
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
@@ -182,6 +199,8 @@ impl AppError {
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::Unavailable { .. } => ErrorCode::Unavailable,
+            AppError::PersistedQueryNotFound => ErrorCode::PersistedQueryNotFound,
+            AppError::PersistedQueryNotAllowed(_) => ErrorCode::PersistedQueryNotAllowed,
             AppError::Database(_) | AppError::Internal { .. } => ErrorCode::Internal,
         }
     }

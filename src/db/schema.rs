@@ -88,6 +88,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    persisted_documents (sha256) {
+        sha256 -> Text,
+        body -> Text,
+        operation_names -> Array<Nullable<Text>>,
+        trusted -> Bool,
+        roles -> Nullable<Array<Nullable<Text>>>,
+        registered_by -> Nullable<Int8>,
+        registered_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     rate_limit_counters (key) {
         key -> Text,
         window_start -> Timestamptz,
@@ -267,6 +279,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(resource_allocations -> org_units (org_unit_id));
 diesel::joinable!(service_standards -> org_units (org_unit_id));
 diesel::joinable!(service_standards -> users (created_by));
+diesel::joinable!(persisted_documents -> users (registered_by));
 diesel::joinable!(session_cookies -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(survey_invitations -> interactions (interaction_id));
@@ -283,6 +296,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     legal_holds,
     metric_settings,
     org_units,
+    persisted_documents,
     rate_limit_counters,
     refresh_tokens,
     resource_allocations,

@@ -9,6 +9,14 @@
 //!   syntax, validation) is `400` with no `data`; with `application/json` it is `200`, as the
 //!   specification asks for legacy clients.
 //! - One operation per request (no batching), bodies capped at `MAX_BODY_BYTES`.
+//! - Persisted documents (`records::documents`): `extensions.persistedQuery = {version: 1,
+//!   sha256Hash}` in the body or, for `GET`, as the URL-encoded JSON `extensions` parameter.
+//!   The document is resolved — from the store by its hash, checked against it, or refused in
+//!   trusted-documents mode — right after authentication and before it is priced; only a `POST`
+//!   registers an automatic persisted query. A `GET` by hash alone that names a mutation is
+//!   `405` like any other. With `GRAPHQL_PERSISTED_GET_MAX_AGE_SECONDS`, a successful `GET` by
+//!   hash alone may be cached by the browser (`private`, `Vary: Authorization`); every other
+//!   answer is `no-store`.
 //! - Every error carries `extensions.code`; internal details are never sent.
 
 use actix_web::{
@@ -26,7 +34,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    auth::authenticate,
+    auth::{authenticate, Scope},
     db::Workload,
     error::{AppError, ErrorCode, PublicError},
     graphql::{ExecutionStarted, Loaders, RequestContext},
@@ -35,6 +43,7 @@ use crate::{
         errors::{error_json, status_of},
         AppState,
     },
+    records::documents::{self, DocumentHash, DocumentRequest, DocumentRules, HASH_FIELD},
 };
 
 /// `application/graphql-response+json`, the specification's own media type.
@@ -59,9 +68,12 @@ impl MediaType {
 /// The parameters of one GraphQL request, from a JSON body or URL parameters.
 #[derive(Debug, Default)]
 struct GraphqlParams {
-    query: String,
+    /// The document's text; absent when a persisted query is sent by its hash alone.
+    query: Option<String>,
     operation_name: Option<String>,
     variables: Option<Map<String, Value>>,
+    /// `extensions.persistedQuery.sha256Hash`.
+    persisted_hash: Option<DocumentHash>,
 }
 
 /// `POST /graphql`.
@@ -84,7 +96,7 @@ pub async fn post(
         Ok(params) => params,
         Err(message) => return request_error(media, StatusCode::BAD_REQUEST, message),
     };
-    execute(&request, &state, media, params).await
+    execute(&request, &state, media, params, Method::POST).await
 }
 
 /// `GET /graphql`: GraphiQL for a browser, otherwise a query in the URL.
@@ -101,7 +113,9 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
                 );
             }
         };
-    let has_query = pairs.iter().any(|(key, _)| key == "query");
+    let has_query = pairs
+        .iter()
+        .any(|(key, _)| key == "query" || key == "extensions");
     if !has_query && wants_html(&request) && state.config.developer_tools_enabled() {
         return super::graphiql::page("/graphql");
     }
@@ -112,18 +126,25 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         Ok(params) => params,
         Err(message) => return request_error(media, StatusCode::BAD_REQUEST, message),
     };
-    if selects_mutation(&params) {
-        let mut response = request_error(
-            media,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "mutations must be sent with POST",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+    if let Some(query) = &params.query {
+        if selects_mutation(query, params.operation_name.as_deref()) {
+            return mutation_over_get(media);
+        }
     }
-    execute(&request, &state, media, params).await
+    execute(&request, &state, media, params, Method::GET).await
+}
+
+/// `405`: a mutation sent with `GET`.
+fn mutation_over_get(media: MediaType) -> HttpResponse {
+    let mut response = request_error(
+        media,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "mutations must be sent with POST",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
 }
 
 /// Any other method on `/graphql`.
@@ -148,6 +169,7 @@ async fn execute(
     state: &AppState,
     media: MediaType,
     params: GraphqlParams,
+    method: Method,
 ) -> HttpResponse {
     let request_id = request
         .extensions()
@@ -169,29 +191,74 @@ async fn execute(
         Err(error) => return refused(media, &error),
     };
 
+    // The document to run: the request's text, or the persisted one its hash names; in
+    // trusted-documents mode only a registered one. Settled before it is priced.
+    let rules = DocumentRules::from_config(&state.config);
+    let document = match documents::resolve(
+        &state.database,
+        &rules,
+        &scope,
+        DocumentRequest {
+            text: params.query,
+            hash: params.persisted_hash,
+        },
+    )
+    .await
+    {
+        Ok(document) => document,
+        Err(error) => return refused(media, &error),
+    };
+    if method == Method::GET
+        && document.by_hash_alone
+        && selects_mutation(&document.text, params.operation_name.as_deref())
+    {
+        return mutation_over_get(media);
+    }
+
     // Cost before execution: the document is parsed here once (the engine reuses it), priced,
     // and refused if over any per-operation limit; its cost picks the workload it runs on.
     let variables = Variables::from_json(Value::Object(params.variables.unwrap_or_default()));
     let mut graphql_request =
-        async_graphql::Request::new(params.query.clone()).variables(variables.clone());
+        async_graphql::Request::new(document.text.clone()).variables(variables.clone());
     if let Some(name) = &params.operation_name {
         graphql_request = graphql_request.operation_name(name.clone());
     }
-    let workload = match parse_query(&params.query) {
-        Ok(document) => {
+    let (workload, admitted) = match parse_query(&document.text) {
+        Ok(parsed) => {
             let priced =
                 state
                     .admission
-                    .price(&document, params.operation_name.as_deref(), &variables);
-            graphql_request.set_parsed_query(document);
+                    .price(&parsed, params.operation_name.as_deref(), &variables);
+            graphql_request.set_parsed_query(parsed);
             match priced {
-                Ok(cost) => state.admission.workload_for(&cost),
+                Ok(cost) => (state.admission.workload_for(&cost), true),
                 Err(error) => return refused(media, &error),
             }
         }
         // The engine reports the syntax error itself.
-        Err(_) => Workload::Interactive,
+        Err(_) => (Workload::Interactive, false),
     };
+    // An automatic persisted query is registered once it is known to parse and fit the budget,
+    // and only from a POST: a GET stays free of writes (Apollo's link resends with POST anyway).
+    if let (Some(hash), Scope::Authenticated(principal), true, true) = (
+        document.to_register.clone(),
+        &scope,
+        admitted,
+        method == Method::POST,
+    ) {
+        let registered = documents::register_automatic(
+            &state.database,
+            &rules,
+            principal,
+            hash,
+            document.text.clone(),
+        )
+        .await;
+        if let Err(error) = registered {
+            // The caller's query still runs; only its registration is lost.
+            tracing::warn!(error = %error.chain(), "could not register an automatic persisted query");
+        }
+    }
     let database = state
         .admission
         .database_for(&state.database, workload, &scope);
@@ -245,7 +312,23 @@ async fn execute(
         .iter()
         .filter_map(|(public, _)| public.retry_after_seconds)
         .max();
-    respond(media, status, Value::Object(body), wait)
+    let mut http_response = respond(media, status, Value::Object(body), wait);
+    let max_age = state.config.persisted_documents.get_max_age.as_secs();
+    if method == Method::GET && document.by_hash_alone && errors.is_empty() && max_age > 0 {
+        // The URL names the document and its variables; the answer also depends on who asks
+        // and in which media type, and only the caller's own browser may keep it.
+        let headers = http_response.headers_mut();
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_str(&format!("private, max-age={max_age}"))
+                .unwrap_or(HeaderValue::from_static("no-store")),
+        );
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Authorization, Accept"),
+        );
+    }
+    http_response
 }
 
 /// The public form of an error the engine reported: an [`AppError`] a resolver returned keeps
@@ -488,8 +571,8 @@ fn params_from_body(body: &[u8]) -> Result<GraphqlParams, String> {
 
 fn params_from_map(mut map: Map<String, Value>) -> Result<GraphqlParams, String> {
     let query = match map.remove("query") {
-        Some(Value::String(query)) => query,
-        None | Some(Value::Null) => return Err("`query` is required".into()),
+        Some(Value::String(query)) => Some(query),
+        None | Some(Value::Null) => None,
         Some(_) => return Err("`query` must be a string".into()),
     };
     let operation_name = match map.remove("operationName") {
@@ -502,15 +585,40 @@ fn params_from_map(mut map: Map<String, Value>) -> Result<GraphqlParams, String>
         Some(Value::Object(variables)) => Some(variables),
         Some(_) => return Err("`variables` must be an object or null".into()),
     };
-    match map.remove("extensions") {
-        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+    let persisted_hash = match map.remove("extensions") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(mut extensions)) => {
+            persisted_query(extensions.remove("persistedQuery"))?
+        }
         Some(_) => return Err("`extensions` must be an object or null".into()),
+    };
+    if query.is_none() && persisted_hash.is_none() {
+        return Err("`query` is required".into());
     }
     Ok(GraphqlParams {
         query,
         operation_name,
         variables,
+        persisted_hash,
     })
+}
+
+/// `extensions.persistedQuery` (Apollo's automatic persisted queries, version 1): the hash.
+fn persisted_query(value: Option<Value>) -> Result<Option<DocumentHash>, String> {
+    let mut persisted = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(persisted)) => persisted,
+        Some(_) => return Err("`extensions.persistedQuery` must be an object".into()),
+    };
+    if persisted.remove("version") != Some(Value::from(1)) {
+        return Err("`extensions.persistedQuery.version` must be 1".into());
+    }
+    let Some(Value::String(hash)) = persisted.remove("sha256Hash") else {
+        return Err(format!("`{HASH_FIELD}` is required and must be a string"));
+    };
+    DocumentHash::parse(HASH_FIELD, &hash)
+        .map(Some)
+        .map_err(|error| format!("`{HASH_FIELD}` {}", error.public_message()))
 }
 
 fn params_from_url(pairs: Vec<(String, String)>) -> Result<GraphqlParams, String> {
@@ -526,17 +634,18 @@ fn params_from_url(pairs: Vec<(String, String)>) -> Result<GraphqlParams, String
     params_from_map(map)
 }
 
-/// True when the operation the request selects is a mutation (or subscription).
-fn selects_mutation(params: &GraphqlParams) -> bool {
-    let Ok(document) = parse_query(&params.query) else {
+/// True when the operation `query` selects (by `operation_name`, or its only one) is a
+/// mutation (or subscription).
+fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = parse_query(query) else {
         // Let execution report the syntax error.
         return false;
     };
-    let operation_type = match (&params.operation_name, document.operations.iter().count()) {
+    let operation_type = match (operation_name, document.operations.iter().count()) {
         (Some(name), _) => document
             .operations
             .iter()
-            .find(|(operation_name, _)| operation_name.map(|n| n.as_str()) == Some(name.as_str()))
+            .find(|(operation_name, _)| operation_name.map(|n| n.as_str()) == Some(name))
             .map(|(_, operation)| operation.node.ty),
         (None, 1) => document
             .operations
@@ -585,16 +694,11 @@ mod tests {
 
     #[test]
     fn finds_mutations_by_operation_name() {
-        let params = |query: &str, name: Option<&str>| GraphqlParams {
-            query: query.into(),
-            operation_name: name.map(str::to_owned),
-            variables: None,
-        };
-        assert!(selects_mutation(&params("mutation { logout }", None)));
-        assert!(!selects_mutation(&params("{ me { id } }", None)));
+        assert!(selects_mutation("mutation { logout }", None));
+        assert!(!selects_mutation("{ me { id } }", None));
         let both = "query A { me { id } } mutation B { logout }";
-        assert!(selects_mutation(&params(both, Some("B"))));
-        assert!(!selects_mutation(&params(both, Some("A"))));
+        assert!(selects_mutation(both, Some("B")));
+        assert!(!selects_mutation(both, Some("A")));
     }
 
     #[test]
@@ -604,5 +708,39 @@ mod tests {
         assert!(params_from_body(b"{\"query\": \"{a}\", \"variables\": \"x\"}").is_err());
         assert!(params_from_body(b"{\"query\": \"{a}\", \"extensions\": {}}").is_ok());
         assert!(params_from_body(b"not json").is_err());
+    }
+
+    #[test]
+    fn reads_persisted_query_extensions() {
+        let hash = "a".repeat(64);
+        let hash_only = format!(
+            r#"{{"extensions": {{"persistedQuery": {{"version": 1, "sha256Hash": "{hash}"}}}}}}"#
+        );
+        let params = params_from_body(hash_only.as_bytes()).unwrap();
+        assert_eq!(params.query, None);
+        assert_eq!(params.persisted_hash.unwrap().as_str(), hash);
+        // Other extensions (Apollo Client's `clientLibrary`) are ignored.
+        assert!(
+            params_from_body(br#"{"query": "{a}", "extensions": {"clientLibrary": {}}}"#)
+                .unwrap()
+                .persisted_hash
+                .is_none()
+        );
+        for bad in [
+            r#"{"extensions": {}}"#.to_owned(),
+            r#"{"extensions": {"persistedQuery": {"version": 2, "sha256Hash": "00"}}}"#.into(),
+            r#"{"extensions": {"persistedQuery": {"version": 1}}}"#.into(),
+            r#"{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "xyz"}}}"#.into(),
+            r#"{"extensions": {"persistedQuery": "abc"}}"#.into(),
+        ] {
+            assert!(params_from_body(bad.as_bytes()).is_err(), "{bad}");
+        }
+        // GET: `extensions` is URL-encoded JSON.
+        let params = params_from_url(vec![(
+            "extensions".into(),
+            format!(r#"{{"persistedQuery":{{"version":1,"sha256Hash":"{hash}"}}}}"#),
+        )])
+        .unwrap();
+        assert!(params.persisted_hash.is_some());
     }
 }

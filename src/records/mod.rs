@@ -1,11 +1,12 @@
 //! Writing records: one module per aggregate — `interactions` (and their customers), `surveys`
 //! (invitations, links, responses), `follow_ups`, `organisation` (users, org units, topics),
-//! `training`, `allocations`, `standards` — each owning its rules, idempotency, scoped existence
-//! checks and audit events, shared by the GraphQL mutations, the bulk import and the command
-//! line, so a record means the same thing whichever way it arrives. `lookup` resolves codes and
-//! local dates.
+//! `training`, `allocations`, `standards`, `documents` (persisted GraphQL documents) — each
+//! owning its rules, idempotency, scoped existence checks and audit events, shared by the
+//! GraphQL mutations, the bulk import and the command line, so a record means the same thing
+//! whichever way it arrives. `lookup` resolves codes and local dates.
 
 pub mod allocations;
+pub mod documents;
 pub mod follow_ups;
 pub mod interactions;
 pub mod lookup;

@@ -14,6 +14,7 @@ mod metrics;
 mod one_home;
 mod organisation_writes;
 mod oversight;
+mod persisted_documents;
 mod program_writes;
 mod records;
 mod reporting;
