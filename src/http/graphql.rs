@@ -27,7 +27,10 @@ use actix_web::{
     web, HttpMessage, HttpRequest, HttpResponse,
 };
 use async_graphql::{
-    parser::{parse_query, types::OperationType},
+    parser::{
+        parse_query,
+        types::{DocumentOperations, OperationType},
+    },
     Variables,
 };
 use futures_util::StreamExt;
@@ -175,6 +178,7 @@ async fn execute(
         .extensions()
         .get::<tracing_actix_web::RequestId>()
         .map(|id| id.to_string());
+    crate::telemetry::metrics::note_operation(request, params.operation_name.clone());
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -225,6 +229,16 @@ async fn execute(
     }
     let (workload, admitted) = match parse_query(&document.text) {
         Ok(parsed) => {
+            if params.operation_name.is_none() {
+                // Without `operationName` the document's only operation runs: its name, if any.
+                let name = match &parsed.operations {
+                    DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+                        operations.keys().next().map(|name| name.to_string())
+                    }
+                    _ => None,
+                };
+                crate::telemetry::metrics::note_operation(request, name);
+            }
             let priced =
                 state
                     .admission
@@ -416,7 +430,19 @@ fn respond(
     if let Some(seconds) = retry_after_seconds {
         response.insert_header((header::RETRY_AFTER, seconds.to_string()));
     }
-    response.body(body.to_string())
+    // The `outcome` of `/metrics`: a GraphQL answer is often 200 with errors.
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|error| error["extensions"]["code"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut response = response.body(body.to_string());
+    crate::telemetry::metrics::note_error_codes(&mut response, codes);
+    response
 }
 
 /// A failure before execution, reported as a GraphQL error list.
