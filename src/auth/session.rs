@@ -149,7 +149,7 @@ impl AuthService {
                         return Err(AppError::rate_limited(
                             "too many sign-ins are being checked right now; try again shortly",
                             PASSWORD_CHECK_QUEUE,
-                        ))
+                        ));
                     }
                 };
             self.hasher.verify_off_executor(stored_hash, password).await

@@ -192,7 +192,10 @@ async fn execute(
     .await
     {
         Ok(scope) => scope,
-        Err(error) => return refused(media, &error),
+        Err(error) => {
+            note_refused_operation(request, &params);
+            return refused(media, &error);
+        }
     };
 
     // The document to run: the request's text, or the persisted one its hash names; in
@@ -230,14 +233,7 @@ async fn execute(
     let (workload, admitted) = match parse_query(&document.text) {
         Ok(parsed) => {
             if params.operation_name.is_none() {
-                // Without `operationName` the document's only operation runs: its name, if any.
-                let name = match &parsed.operations {
-                    DocumentOperations::Multiple(operations) if operations.len() == 1 => {
-                        operations.keys().next().map(|name| name.to_string())
-                    }
-                    _ => None,
-                };
-                crate::telemetry::metrics::note_operation(request, name);
+                crate::telemetry::metrics::note_operation(request, only_operation_name(&parsed));
             }
             let priced =
                 state
@@ -343,6 +339,32 @@ async fn execute(
         );
     }
     http_response
+}
+
+/// Without `operationName` the document's only operation runs: its name, if it has one.
+fn only_operation_name(
+    document: &async_graphql::parser::types::ExecutableDocument,
+) -> Option<String> {
+    match &document.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Notes the operation of a request refused by authentication, before its document was
+/// parsed: the text is parsed here only when the request did not name the operation itself.
+fn note_refused_operation(request: &HttpRequest, params: &GraphqlParams) {
+    if params.operation_name.is_some() {
+        return;
+    }
+    let name = params
+        .query
+        .as_deref()
+        .and_then(|text| parse_query(text).ok())
+        .and_then(|document| only_operation_name(&document));
+    crate::telemetry::metrics::note_operation(request, name);
 }
 
 /// The public form of an error the engine reported: an [`AppError`] a resolver returned keeps

@@ -95,8 +95,13 @@ impl Outcome {
         match code {
             "RATE_LIMITED" => Outcome::RateLimited,
             "UNAVAILABLE" => Outcome::Unavailable,
-            "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "BAD_USER_INPUT" | "CONFLICT"
-            | "PERSISTED_QUERY_NOT_FOUND" | "PERSISTED_QUERY_NOT_ALLOWED" => Outcome::ClientError,
+            "UNAUTHENTICATED"
+            | "FORBIDDEN"
+            | "NOT_FOUND"
+            | "BAD_USER_INPUT"
+            | "CONFLICT"
+            | "PERSISTED_QUERY_NOT_FOUND"
+            | "PERSISTED_QUERY_NOT_ALLOWED" => Outcome::ClientError,
             _ => Outcome::ServerError,
         }
     }
@@ -419,13 +424,22 @@ mod tests {
         assert_eq!(Outcome::of_code_text("RATE_LIMITED"), Outcome::RateLimited);
         assert_eq!(Outcome::of_code_text("FORBIDDEN"), Outcome::ClientError);
         assert_eq!(Outcome::of_code_text("INTERNAL"), Outcome::ServerError);
-        assert_eq!(Outcome::of_code(ErrorCode::Unavailable), Outcome::Unavailable);
+        assert_eq!(
+            Outcome::of_code(ErrorCode::Unavailable),
+            Outcome::Unavailable
+        );
         assert_eq!(
             Outcome::of_status(StatusCode::TOO_MANY_REQUESTS),
             Outcome::RateLimited
         );
-        assert_eq!(Outcome::of_status(StatusCode::NOT_FOUND), Outcome::ClientError);
-        assert_eq!(Outcome::of_status(StatusCode::BAD_GATEWAY), Outcome::ServerError);
+        assert_eq!(
+            Outcome::of_status(StatusCode::NOT_FOUND),
+            Outcome::ClientError
+        );
+        assert_eq!(
+            Outcome::of_status(StatusCode::BAD_GATEWAY),
+            Outcome::ServerError
+        );
         assert_eq!(Outcome::of_status(StatusCode::SEE_OTHER), Outcome::Ok);
         // The worst outcome wins.
         assert!(Outcome::ServerError > Outcome::Unavailable);

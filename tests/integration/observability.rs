@@ -13,9 +13,7 @@ use prost::Message;
 use reqwest::{header, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{
-    first_error_code, fresh_database, spawn_server_process, TestApp, PASSWORD,
-};
+use crate::helpers::{first_error_code, fresh_database, spawn_server_process, TestApp, PASSWORD};
 
 /// One sample of a scrape: the series name, its labels and its value.
 #[derive(Debug)]
@@ -144,7 +142,12 @@ async fn metrics_count_operations_outcomes_failures_and_refusals_on_their_own_li
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{:?}",
+        response.text().await
+    );
 
     let after = scrape(&app).await;
     // The operation has its own label; its outcomes are told apart (names are unique to this
@@ -206,10 +209,7 @@ async fn metrics_count_operations_outcomes_failures_and_refusals_on_their_own_li
     assert_eq!(public.status(), StatusCode::NOT_FOUND);
     let other = app
         .client
-        .get(format!(
-            "{}/healthz",
-            app.metrics_address.as_ref().unwrap()
-        ))
+        .get(format!("{}/healthz", app.metrics_address.as_ref().unwrap()))
         .send()
         .await
         .unwrap();
