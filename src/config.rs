@@ -822,6 +822,32 @@ mod tests {
     }
 
     #[test]
+    fn metrics_and_trace_export_are_off_unless_configured() {
+        let config = config_with(&[]).unwrap();
+        assert!(config.metrics_bind.is_none());
+        assert!(config.tracing.is_none());
+        let config = config_with(&[
+            ("METRICS_BIND", "10.0.0.5:9464"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/"),
+        ])
+        .unwrap();
+        assert_eq!(config.metrics_bind.unwrap().to_string(), "10.0.0.5:9464");
+        let tracing = config.tracing.unwrap();
+        assert_eq!(tracing.traces_url(), "http://127.0.0.1:4318/v1/traces");
+        assert_eq!(tracing.service_name, "bac-metrics");
+        // /metrics is never served on the public listener.
+        let error =
+            config_with(&[("BIND", "0.0.0.0:8080"), ("METRICS_BIND", "0.0.0.0:8080")]).unwrap_err();
+        assert_eq!(error.name, "METRICS_BIND");
+        let error = config_with(&[("METRICS_BIND", "everywhere")]).unwrap_err();
+        assert_eq!(error.name, "METRICS_BIND");
+        // No TLS stack is linked: an https endpoint is refused at start, not at the first span.
+        let error = config_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.example")])
+            .unwrap_err();
+        assert_eq!(error.name, "OTEL_EXPORTER_OTLP_ENDPOINT");
+    }
+
+    #[test]
     fn rejects_short_secret_and_unknown_zone() {
         let error = config_with(&[("JWT_SECRET", "short")]).unwrap_err();
         assert_eq!(error.name, "JWT_SECRET");
