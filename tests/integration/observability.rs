@@ -371,10 +371,9 @@ async fn spans_are_exported_under_the_callers_traceparent_with_database_spans() 
 }
 
 #[tokio::test]
-async fn login_with_the_right_password_is_not_a_failure_metric() {
-    // Guards the counting site: a successful sign-in leaves `bac_login_failures_total` alone
-    // on this server's requests (other tests may move the process-wide counter, so the check
-    // is on the GraphQL outcome label of a name unique to this test).
+async fn a_successful_sign_in_is_counted_ok_under_its_operation_name() {
+    // Sign-ins are anonymous requests: their operation earns its label by succeeding, and a
+    // correct password is an `ok`, never a `client_error`.
     let app = TestApp::spawn_with(&[("METRICS_BIND", "127.0.0.1:0")]).await;
     app.seed_org().await;
     app.create_user("obs.agent@test.example", Role::Agent, "TEAM-A1", true)
