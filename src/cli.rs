@@ -453,6 +453,9 @@ async fn serve(
         .await
         .with_context(|| format!("could not start the HTTP server on {}", config.bind))?;
     let address = format!("http://{}:{}", config.bind.ip(), application.port());
+    if let (Some(metrics), Some(port)) = (config.metrics_bind, application.metrics_port()) {
+        tracing::info!(address = %format!("http://{}:{port}/metrics", metrics.ip()), "serving metrics");
+    }
     if demo {
         let mut out = String::new();
         let today = chrono::Utc::now()

@@ -44,6 +44,10 @@
 //! | `WEB_COOKIE_SECURE` | `auto` | When the web front's session cookie is `Secure` (and named `__Host-bac_session`): `auto` when the request came over TLS, `always` for TLS ending at a proxy that does not say so. |
 //! | `WEB_SESSION_TTL_SECONDS` | `28800` | Absolute lifetime of a web front session (8 hours; at most 86400). |
 //! | `LOG_FORMAT` | `pretty` | `json` for one JSON object per log line. |
+//! | `METRICS_BIND` | unset | Address of a second listener serving only `GET /metrics` (Prometheus text format; `docs/guides/operators.md` lists the series), e.g. `10.0.0.5:9464` on the monitoring network. Unset: no metrics endpoint. Never the public listener: the series name the operations callers run and how often sign-ins fail, and the scrape carries no credential. |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | Base URL of an OpenTelemetry collector's OTLP/HTTP receiver (e.g. `http://127.0.0.1:4318`); spans go to its `/v1/traces` as protobuf. Plain `http://` only (no TLS stack is linked): run the collector beside the server and let it forward. Unset: no traces are exported. A request's W3C `traceparent` header is honoured either way. |
+//! | `OTEL_SERVICE_NAME` | `bac-metrics` | `service.name` of the exported spans. |
+//! | `OTEL_BSP_SCHEDULE_DELAY` | `5000` | Milliseconds between batches of exported spans (read by the OpenTelemetry SDK itself, like its other `OTEL_BSP_*` settings). |
 //! | `RUST_LOG` | `info` | Log filter (tracing-subscriber `EnvFilter` syntax). |
 //!
 //! **Admission control and resource budgets** (the model is in `docs/ARCHITECTURE.md`). Four
@@ -121,6 +125,23 @@ pub enum Environment {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// Where traces are exported (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracingSettings {
+    /// The collector's OTLP/HTTP base URL, without a trailing slash.
+    pub endpoint: String,
+    /// `service.name` of every span.
+    pub service_name: String,
+}
+
+impl TracingSettings {
+    /// Where spans are sent: the base URL's `/v1/traces`, as the OTLP specification says for
+    /// the generic endpoint variable.
+    pub fn traces_url(&self) -> String {
+        format!("{}/v1/traces", self.endpoint)
+    }
 }
 
 /// JWT settings shared by minting and verification.
@@ -296,6 +317,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub reporting: ReportingSettings,
     pub log_format: LogFormat,
+    /// The operators' `/metrics` listener; `None`: not served.
+    pub metrics_bind: Option<SocketAddr>,
+    /// Trace export; `None`: spans stay in the process (logs only).
+    pub tracing: Option<TracingSettings>,
     pub import_batch_size: usize,
     pub import_workers: usize,
     pub survey_submissions_per_minute: u32,
@@ -388,6 +413,7 @@ impl Config {
         };
         let import_workers = positive(&get, "IMPORT_WORKERS", 3)?.min(16);
         let import_max_concurrent = positive(&get, "IMPORT_MAX_CONCURRENT", 2)?.min(64);
+        let bind = parse(&get, "BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -398,12 +424,23 @@ impl Config {
                 })
             }
         };
+        let metrics_bind = get("METRICS_BIND")
+            .map(|_| parse(&get, "METRICS_BIND", SocketAddr::from(([127, 0, 0, 1], 0))))
+            .transpose()?;
+        if metrics_bind.is_some_and(|address| address == bind && address.port() != 0) {
+            return Err(ConfigError {
+                name: "METRICS_BIND",
+                problem: "must differ from BIND: /metrics is never served on the public listener"
+                    .into(),
+            });
+        }
+        let tracing = tracing_settings(&get)?;
         Ok(Self {
             database_url: get("DATABASE_URL").map(SecretString::from),
             data_dir: get("DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(".bac-metrics")),
-            bind: parse(&get, "BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            bind,
             http_workers: get("HTTP_WORKERS")
                 .map(|_| positive(&get, "HTTP_WORKERS", 1).map(|n| n as usize))
                 .transpose()?,
@@ -521,6 +558,8 @@ impl Config {
                 source: metrics_source,
             },
             log_format,
+            metrics_bind,
+            tracing,
             import_batch_size: positive(&get, "IMPORT_BATCH_SIZE", 10_000)?.min(50_000) as usize,
             import_workers: import_workers as usize,
             survey_submissions_per_minute: positive(&get, "SURVEY_SUBMISSIONS_PER_MINUTE", 20)?
@@ -567,6 +606,30 @@ fn parse<T: std::str::FromStr>(
             problem: format!("`{raw}` is not a valid value"),
         }),
     }
+}
+
+/// Trace export from `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_SERVICE_NAME`.
+fn tracing_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<TracingSettings>, ConfigError> {
+    let Some(endpoint) = get("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+        return Ok(None);
+    };
+    let endpoint = endpoint.trim().trim_end_matches('/').to_owned();
+    if !endpoint.starts_with("http://") {
+        return Err(ConfigError {
+            name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+            problem: format!(
+                "`{endpoint}` must be an `http://` URL of an OpenTelemetry collector's OTLP/HTTP receiver (e.g. `http://127.0.0.1:4318`); run the collector beside the server and let it forward over TLS"
+            ),
+        });
+    }
+    Ok(Some(TracingSettings {
+        endpoint,
+        service_name: get("OTEL_SERVICE_NAME")
+            .map(|name| name.trim().to_owned())
+            .unwrap_or_else(|| "bac-metrics".into()),
+    }))
 }
 
 /// A connection budget from its three variables `(name, default)`: connections, queue
@@ -756,6 +819,32 @@ mod tests {
             assert!(!printed.contains(secret), "{secret} leaked: {printed}");
         }
         assert!(printed.contains("REDACTED"));
+    }
+
+    #[test]
+    fn metrics_and_trace_export_are_off_unless_configured() {
+        let config = config_with(&[]).unwrap();
+        assert!(config.metrics_bind.is_none());
+        assert!(config.tracing.is_none());
+        let config = config_with(&[
+            ("METRICS_BIND", "10.0.0.5:9464"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/"),
+        ])
+        .unwrap();
+        assert_eq!(config.metrics_bind.unwrap().to_string(), "10.0.0.5:9464");
+        let tracing = config.tracing.unwrap();
+        assert_eq!(tracing.traces_url(), "http://127.0.0.1:4318/v1/traces");
+        assert_eq!(tracing.service_name, "bac-metrics");
+        // /metrics is never served on the public listener.
+        let error =
+            config_with(&[("BIND", "0.0.0.0:8080"), ("METRICS_BIND", "0.0.0.0:8080")]).unwrap_err();
+        assert_eq!(error.name, "METRICS_BIND");
+        let error = config_with(&[("METRICS_BIND", "everywhere")]).unwrap_err();
+        assert_eq!(error.name, "METRICS_BIND");
+        // No TLS stack is linked: an https endpoint is refused at start, not at the first span.
+        let error = config_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.example")])
+            .unwrap_err();
+        assert_eq!(error.name, "OTEL_EXPORTER_OTLP_ENDPOINT");
     }
 
     #[test]

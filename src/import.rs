@@ -301,6 +301,15 @@ impl ImportReport {
     /// Rows split badly are reported as they are read and the rest per batch: put both in
     /// file order.
     fn finished(mut self, context: &ImportContext) -> Self {
+        let kind = self.kind.name();
+        for (result, rows) in [
+            ("inserted", self.inserted),
+            ("unchanged", self.unchanged),
+            ("conflict", self.conflicts),
+            ("rejected", self.rejected),
+        ] {
+            crate::telemetry::metrics::import_rows(kind, result, rows);
+        }
         self.rejected_rows.sort_by_key(|issue| issue.line);
         self.conflict_rows.sort_by_key(|issue| issue.line);
         if let Some(links) = &context.invitation_links {

@@ -9,6 +9,7 @@ fn main() -> anyhow::Result<()> {
     } else {
         bac_metrics::config::Config::from_env()?
     };
-    bac_metrics::telemetry::init(config.log_format);
+    // Dropped last, so the spans of the final requests are sent before the process exits.
+    let _telemetry = bac_metrics::telemetry::init(&config);
     bac_metrics::cli::run(cli, config)
 }

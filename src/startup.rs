@@ -40,6 +40,8 @@ const COUNTER_PURGE: Duration = Duration::from_secs(300);
 pub struct Application {
     port: u16,
     server: Server,
+    /// The operators' `/metrics` listener (`METRICS_BIND`) and its port.
+    metrics_server: Option<(u16, Server)>,
     state: AppState,
     drain: Duration,
 }
@@ -125,6 +127,7 @@ impl Application {
                 .wrap_fn(move |request, service| cors.apply(request, service))
                 .wrap_fn(move |request, service| security_headers.apply(request, service))
                 .wrap_fn(http::request_id_header)
+                .wrap_fn(crate::telemetry::metrics::observe)
                 .wrap(TracingLogger::default())
                 .app_data(app_state.clone())
                 .configure(http::configure)
@@ -139,12 +142,17 @@ impl Application {
             .listen(listener)
             .map_err(|error| AppError::internal_with("listening", error))?
             .run();
+        let metrics_server = match config.metrics_bind {
+            Some(address) => Some(metrics_server(address, state.database.clone())?),
+            None => None,
+        };
         // Retention runs beside the server (one run per interval among the servers sharing
         // the database).
         crate::retention::schedule::spawn(state.database.clone(), config.retention.clone());
         Ok(Self {
             port,
             server,
+            metrics_server,
             state,
             drain: config.shutdown_drain,
         })
@@ -153,6 +161,11 @@ impl Application {
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the `/metrics` listener, when `METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
 
     /// The services the server uses (the demo and tests mint tokens through them).
@@ -167,6 +180,12 @@ impl Application {
         let draining = self.state.draining.clone();
         let drain = self.drain;
         let server = tokio::spawn(self.server);
+        // Scrapes go on while the server drains, so the drain itself is visible.
+        let metrics = self.metrics_server.map(|(_, metrics)| {
+            let handle = metrics.handle();
+            tokio::spawn(metrics);
+            handle
+        });
         let signal = tokio::spawn(async move {
             let Some(kind) = stop_signal().await else {
                 return;
@@ -186,6 +205,9 @@ impl Application {
             .await
             .map_err(|error| std::io::Error::other(error.to_string()))?;
         signal.abort();
+        if let Some(metrics) = metrics {
+            metrics.stop(false).await;
+        }
         result
     }
 }
@@ -213,6 +235,30 @@ async fn stop_signal() -> Option<StopSignal> {
         tokio::signal::ctrl_c().await.ok()?;
         Some(StopSignal::Interrupt)
     }
+}
+
+/// The operators' listener: `GET /metrics` and nothing else, on its own address so the public
+/// listener never serves it (see `telemetry::metrics`). One worker: a scrape is cheap.
+fn metrics_server(address: std::net::SocketAddr, database: Database) -> AppResult<(u16, Server)> {
+    let database = web::Data::new(database);
+    let listener = TcpListener::bind(address)
+        .map_err(|error| AppError::internal_with(format!("cannot bind {address}"), error))?;
+    let port = listener
+        .local_addr()
+        .map_err(|error| AppError::internal_with("reading the bound address", error))?
+        .port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(database.clone())
+            .configure(crate::telemetry::metrics::configure)
+    })
+    .disable_signals()
+    .workers(1)
+    .shutdown_timeout(1)
+    .listen(listener)
+    .map_err(|error| AppError::internal_with("listening for /metrics", error))?
+    .run();
+    Ok((port, server))
 }
 
 /// Deletes expired rate-limit counters now and then (any server may; it is idempotent).

@@ -43,9 +43,16 @@ pub struct WindowCount {
 }
 
 impl WindowCount {
-    /// `RATE_LIMITED` with the wait until the window ends, when `limit` is exceeded.
-    pub fn enforce(self, limit: u32, message: impl FnOnce() -> String) -> AppResult<()> {
+    /// `RATE_LIMITED` with the wait until the window ends, when `limit` is exceeded; counted
+    /// in `/metrics` as refused by `reason` (a fixed word naming the limit).
+    pub fn enforce(
+        self,
+        limit: u32,
+        reason: &'static str,
+        message: impl FnOnce() -> String,
+    ) -> AppResult<()> {
         if self.hits as i64 > i64::from(limit) {
+            crate::telemetry::metrics::rate_limited(reason);
             return Err(AppError::rate_limited(
                 message(),
                 Duration::from_secs_f64(self.resets_in.max(0.0)),
@@ -101,6 +108,6 @@ impl KeyedLimit {
         let counted = database
             .run(move |connection| count(connection, &key, window))
             .await?;
-        counted.enforce(limit, || refusal.to_owned())
+        counted.enforce(limit, self.prefix, || refusal.to_owned())
     }
 }

@@ -39,6 +39,7 @@ impl Refusals {
     /// A bearer token was refused: one log line (no token text) and a count.
     pub fn token_refused(&self, reason: &TokenRejection, request_id: Option<&str>) {
         tracing::info!(reason = %reason, request_id, "bearer token refused");
+        crate::telemetry::metrics::refused_token();
         self.tokens_total.fetch_add(1, Ordering::Relaxed);
         *self
             .pending_tokens
@@ -51,6 +52,7 @@ impl Refusals {
     /// A sign-in named no account: logged and counted, not audited one by one.
     pub fn unknown_account(&self, request_id: Option<&str>) {
         tracing::info!(request_id, "sign-in refused: no such account");
+        crate::telemetry::metrics::login_failure();
         self.unknown_accounts_total.fetch_add(1, Ordering::Relaxed);
         self.pending_unknown_accounts
             .fetch_add(1, Ordering::Relaxed);
@@ -58,11 +60,13 @@ impl Refusals {
 
     /// A sign-in of a real account failed (it is audited by the caller).
     pub fn login_failed(&self) {
+        crate::telemetry::metrics::login_failure();
         self.login_failures_total.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A sign-in was refused by the throttle before any password check.
     pub fn login_throttled(&self) {
+        crate::telemetry::metrics::rate_limited("login");
         self.logins_throttled_total.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -670,7 +670,7 @@ async fn verify_bearer(
             hits: check.hits,
             resets_in: check.resets_in,
         }
-        .enforce(auth.requests_per_minute_per_session(), || {
+        .enforce(auth.requests_per_minute_per_session(), "session", || {
             format!(
                 "this session has made more than {} requests this minute; slow down",
                 auth.requests_per_minute_per_session()

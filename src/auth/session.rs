@@ -145,10 +145,11 @@ impl AuthService {
                 {
                     Ok(Ok(permit)) => permit,
                     _ => {
+                        crate::telemetry::metrics::rate_limited("password_checks");
                         return Err(AppError::rate_limited(
                             "too many sign-ins are being checked right now; try again shortly",
                             PASSWORD_CHECK_QUEUE,
-                        ))
+                        ));
                     }
                 };
             self.hasher.verify_off_executor(stored_hash, password).await

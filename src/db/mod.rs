@@ -42,6 +42,7 @@ use diesel::{
 };
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 pub use crate::config::WorkloadBudget;
 use crate::{
@@ -229,6 +230,8 @@ struct Lane {
     statement_timeout: Duration,
     /// Requests refused because the lane stayed full for the whole queue timeout.
     refused: AtomicU64,
+    /// Requests that found the lane full and queued for a permit.
+    waited: AtomicU64,
 }
 
 /// Whether the database is known to be reachable. Shared by every lane.
@@ -336,6 +339,8 @@ pub struct LaneStatus {
     pub idle: u32,
     /// Requests refused since start because the lane stayed full.
     pub refused: u64,
+    /// Requests since start that found the lane full and queued.
+    pub waited: u64,
 }
 
 impl Database {
@@ -370,6 +375,7 @@ impl Database {
                     queue_timeout: lane.queue_timeout,
                     statement_timeout: lane.statement_timeout,
                     refused: AtomicU64::new(0),
+                    waited: AtomicU64::new(0),
                 }
             })
             .collect();
@@ -426,6 +432,7 @@ impl Database {
                 in_use: lane.connections - lane.permits.available_permits() as u32,
                 idle: lane.pool.state().idle_connections,
                 refused: lane.refused.load(Ordering::Relaxed),
+                waited: lane.waited.load(Ordering::Relaxed),
             })
             .collect()
     }
@@ -464,11 +471,21 @@ impl Database {
             None => None,
         };
         let count = count.clamp(1, lane.connections);
-        let acquire = lane.permits.clone().acquire_many_owned(count);
-        let permit = match tokio::time::timeout_at(deadline, acquire).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_closed)) => return Err(AppError::internal("a lane semaphore was closed")),
-            Err(_elapsed) => return Err(self.refuse(false)),
+        let permit = match lane.permits.clone().try_acquire_many_owned(count) {
+            Ok(permit) => permit,
+            Err(_full) => {
+                // Counted for `/metrics`: a lane that often makes requests queue needs more
+                // connections (or its callers less work) before it starts refusing them.
+                lane.waited.fetch_add(1, Ordering::Relaxed);
+                let acquire = lane.permits.clone().acquire_many_owned(count);
+                match tokio::time::timeout_at(deadline, acquire).await {
+                    Ok(Ok(permit)) => permit,
+                    Ok(Err(_closed)) => {
+                        return Err(AppError::internal("a lane semaphore was closed"))
+                    }
+                    Err(_elapsed) => return Err(self.refuse(false)),
+                }
+            }
         };
         // The database may have gone down while this request queued.
         if health.is_down() {
@@ -484,6 +501,11 @@ impl Database {
     fn refuse(&self, own_share: bool) -> AppError {
         let lane = self.lane();
         lane.refused.fetch_add(1, Ordering::Relaxed);
+        crate::telemetry::metrics::rate_limited(if own_share {
+            "caller_share"
+        } else {
+            "workload"
+        });
         let retry_after = lane.queue_timeout.max(Duration::from_secs(1));
         if own_share {
             tracing::info!(workload = %lane.workload, "request refused: its caller's earlier requests kept their share of the workload busy");
@@ -509,24 +531,47 @@ impl Database {
     /// Runs `work` with a pooled connection on the blocking thread pool and returns its result.
     ///
     /// This is the only way the application touches the database from async code, so Diesel's
-    /// synchronous calls never stall the async executor. The caller's tracing span (with its
-    /// request id) is carried onto the blocking thread.
+    /// synchronous calls never stall the async executor. The work is a `db` span (naming the
+    /// workload) under the caller's span, which carries the request id into logs and the trace
+    /// across the blocking thread; it covers the wait for the lane too.
     pub async fn run<T, F>(&self, work: F) -> AppResult<T>
     where
         F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self.admit(1).await?;
+        let span = self.span("run");
+        let permit = self.admit_in(&span, 1).await?;
         let database = self.clone();
-        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let _permit = permit;
-            let mut connection = database.checkout()?;
-            let result = work(&mut connection);
-            database.after_use(&mut connection, result)
+            span.in_scope(|| {
+                let _permit = permit;
+                let mut connection = database.checkout()?;
+                let result = work(&mut connection);
+                database.after_use(&mut connection, result)
+            })
         })
         .await?
+    }
+
+    /// The span of one piece of database work on this lane, a child of the current span.
+    fn span(&self, kind: &'static str) -> tracing::Span {
+        tracing::info_span!(
+            "db",
+            otel.kind = "client",
+            db.system = "postgresql",
+            workload = self.workload.name(),
+            kind,
+            queued_ms = tracing::field::Empty,
+        )
+    }
+
+    /// [`Database::admit`] inside `span`, noting how long the work queued for its lane (a
+    /// trace then tells a wait for a connection from a slow statement).
+    async fn admit_in(&self, span: &tracing::Span, count: u32) -> AppResult<Admitted> {
+        let started = Instant::now();
+        let admitted = self.admit(count).instrument(span.clone()).await;
+        span.record("queued_ms", started.elapsed().as_millis() as u64);
+        admitted
     }
 
     /// Like [`Database::run`], inside one transaction that is rolled back if `work` fails.
@@ -547,13 +592,14 @@ impl Database {
         F: FnOnce(&Database) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self.admit(connections).await?;
+        let span = self.span("job");
+        let permit = self.admit_in(&span, connections).await?;
         let database = self.clone();
-        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let _permit = permit;
-            work(&database)
+            span.in_scope(|| {
+                let _permit = permit;
+                work(&database)
+            })
         })
         .await?
     }

@@ -27,7 +27,10 @@ use actix_web::{
     web, HttpMessage, HttpRequest, HttpResponse,
 };
 use async_graphql::{
-    parser::{parse_query, types::OperationType},
+    parser::{
+        parse_query,
+        types::{DocumentOperations, OperationType},
+    },
     Variables,
 };
 use futures_util::StreamExt;
@@ -175,6 +178,7 @@ async fn execute(
         .extensions()
         .get::<tracing_actix_web::RequestId>()
         .map(|id| id.to_string());
+    crate::telemetry::metrics::note_operation(request, params.operation_name.clone());
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -188,7 +192,10 @@ async fn execute(
     .await
     {
         Ok(scope) => scope,
-        Err(error) => return refused(media, &error),
+        Err(error) => {
+            note_refused_operation(request, &params);
+            return refused(media, &error);
+        }
     };
 
     // The document to run: the request's text, or the persisted one its hash names; in
@@ -225,6 +232,9 @@ async fn execute(
     }
     let (workload, admitted) = match parse_query(&document.text) {
         Ok(parsed) => {
+            if params.operation_name.is_none() {
+                crate::telemetry::metrics::note_operation(request, only_operation_name(&parsed));
+            }
             let priced =
                 state
                     .admission
@@ -331,6 +341,32 @@ async fn execute(
     http_response
 }
 
+/// Without `operationName` the document's only operation runs: its name, if it has one.
+fn only_operation_name(
+    document: &async_graphql::parser::types::ExecutableDocument,
+) -> Option<String> {
+    match &document.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Notes the operation of a request refused by authentication, before its document was
+/// parsed: the text is parsed here only when the request did not name the operation itself.
+fn note_refused_operation(request: &HttpRequest, params: &GraphqlParams) {
+    if params.operation_name.is_some() {
+        return;
+    }
+    let name = params
+        .query
+        .as_deref()
+        .and_then(|text| parse_query(text).ok())
+        .and_then(|document| only_operation_name(&document));
+    crate::telemetry::metrics::note_operation(request, name);
+}
+
 /// The public form of an error the engine reported: an [`AppError`] a resolver returned keeps
 /// its code; an error without a source is the engine's own report about the request (syntax,
 /// validation, argument coercion) and is the caller's to fix; anything else is masked.
@@ -416,7 +452,19 @@ fn respond(
     if let Some(seconds) = retry_after_seconds {
         response.insert_header((header::RETRY_AFTER, seconds.to_string()));
     }
-    response.body(body.to_string())
+    // The `outcome` of `/metrics`: a GraphQL answer is often 200 with errors.
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|error| error["extensions"]["code"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut response = response.body(body.to_string());
+    crate::telemetry::metrics::note_error_codes(&mut response, codes);
+    response
 }
 
 /// A failure before execution, reported as a GraphQL error list.

@@ -140,6 +140,8 @@ fn with_database(url: &str, database: &str) -> String {
 /// A running server with its own database.
 pub struct TestApp {
     pub address: String,
+    /// The `/metrics` listener's base URL, when the test set `METRICS_BIND`.
+    pub metrics_address: Option<String>,
     pub database_url: String,
     pub database: Database,
     pub auth: AuthService,
@@ -195,11 +197,15 @@ impl TestApp {
             .await
             .expect("build the application");
         let address = format!("http://127.0.0.1:{}", application.port());
+        let metrics_address = application
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         let auth = application.state().auth.clone();
         let schema = application.state().schema.clone();
         tokio::spawn(application.run_until_stopped());
         Self {
             address,
+            metrics_address,
             database_url,
             database,
             keys: JwtKeys::new(TEST_SECRET, &config.tokens),

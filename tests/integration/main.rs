@@ -11,6 +11,7 @@ mod cors;
 mod graphql_http;
 mod import;
 mod metrics;
+mod observability;
 mod one_home;
 mod organisation_writes;
 mod oversight;
