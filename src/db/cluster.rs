@@ -148,9 +148,15 @@ impl PrivateCluster {
         let socket_dir = socket_dir_for(&root);
         create_dir(&data_dir, 0o700, primary.run_as)?;
         create_dir(&socket_dir, 0o700, primary.run_as)?;
+        // `pg_basebackup` ships beside `initdb` in the server's own folder, which a folder on
+        // PATH holding links to the server binaries may not mirror.
+        let bin_dir = fs::canonicalize(primary.bin_dir.join("initdb"))
+            .ok()
+            .and_then(|initdb| initdb.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| primary.bin_dir.clone());
         let mut replica = Self {
             log_file: data_dir.join("server.log"),
-            bin_dir: primary.bin_dir.clone(),
+            bin_dir,
             data_dir,
             socket_dir,
             run_as: primary.run_as,
