@@ -773,6 +773,37 @@ mod tests {
     }
 
     #[test]
+    fn replicas_are_a_comma_separated_list_held_as_secrets() {
+        let config = config_with(&[]).unwrap();
+        assert!(config.database_replica_urls.is_empty());
+        assert_eq!(config.replica_max_lag, Duration::from_millis(5_000));
+        let config = config_with(&[
+            (
+                "DATABASE_REPLICA_URLS",
+                " postgres://bac:hunter2@replica-1/bac , ,postgres://bac@replica-2/bac",
+            ),
+            ("REPLICA_MAX_LAG_MS", "250"),
+        ])
+        .unwrap();
+        let urls: Vec<&str> = config
+            .database_replica_urls
+            .iter()
+            .map(secrecy::ExposeSecret::expose_secret)
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "postgres://bac:hunter2@replica-1/bac",
+                "postgres://bac@replica-2/bac"
+            ]
+        );
+        assert_eq!(config.replica_max_lag, Duration::from_millis(250));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let error = config_with(&[("REPLICA_MAX_LAG_MS", "soon")]).unwrap_err();
+        assert_eq!(error.name, "REPLICA_MAX_LAG_MS");
+    }
+
+    #[test]
     fn rejects_short_secret_and_unknown_zone() {
         let error = config_with(&[("JWT_SECRET", "short")]).unwrap_err();
         assert_eq!(error.name, "JWT_SECRET");

@@ -739,7 +739,9 @@ pub async fn authenticate_session_cookie(
         .for_workload(Workload::Authentication)
         .run(move |connection| {
             Ok(session_cookies::table
-                .inner_join(sessions::table.inner_join(users::table.left_join(caller_writes::table)))
+                .inner_join(
+                    sessions::table.inner_join(users::table.left_join(caller_writes::table)),
+                )
                 .filter(session_cookies::token_hash.eq(token_hash))
                 .select(CookieSessionCheck::as_select())
                 .first(connection)

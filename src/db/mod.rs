@@ -117,8 +117,8 @@ pub struct PoolOptions {
     /// How often the health probe retries while the database is down, and how often every
     /// replica's health and lag are probed.
     pub probe_interval: Duration,
-    /// Streaming read replicas of the primary (libpq URLs).
-    pub replica_urls: Vec<String>,
+    /// Streaming read replicas of the primary (libpq URLs; redacted in `Debug` output).
+    pub replica_urls: Vec<secrecy::SecretString>,
     /// How far behind the primary a replica may be and still serve reads.
     pub replica_max_lag: Duration,
 }
@@ -134,11 +134,7 @@ impl PoolOptions {
             import: budgets.import.clone(),
             connect_timeout: config.database_connect_timeout,
             probe_interval: config.database_probe_interval,
-            replica_urls: config
-                .database_replica_urls
-                .iter()
-                .map(|url| secrecy::ExposeSecret::expose_secret(url).to_owned())
-                .collect(),
+            replica_urls: config.database_replica_urls.clone(),
             replica_max_lag: config.replica_max_lag,
         }
     }
@@ -419,7 +415,10 @@ impl Database {
                     let source = Source::Replica(index);
                     replicas::Replica::new(
                         source,
-                        with_connect_timeout(replica_url, options.connect_timeout),
+                        with_connect_timeout(
+                            secrecy::ExposeSecret::expose_secret(replica_url),
+                            options.connect_timeout,
+                        ),
                         Arc::new(Health::new(source.name(), options.probe_interval)),
                     )
                 })
@@ -448,14 +447,15 @@ impl Database {
                 };
                 let pool = build(&url, &health, Source::Primary);
                 // Only reads are routed to replicas; the other lanes write or check sessions.
-                let replica_pools = if matches!(workload, Workload::Interactive | Workload::Reporting) {
-                    replicas
-                        .iter()
-                        .map(|replica| build(replica.url(), replica.health(), replica.source()))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                let replica_pools =
+                    if matches!(workload, Workload::Interactive | Workload::Reporting) {
+                        replicas
+                            .iter()
+                            .map(|replica| build(replica.url(), replica.health(), replica.source()))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
                 Lane {
                     workload,
                     pool,
@@ -979,6 +979,51 @@ pub fn revert_all_migrations(connection: &mut PgConnection) -> AppResult<Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn databases_are_named_and_told_apart() {
+        assert_eq!(Source::Primary.name(), "primary");
+        assert_eq!(Source::Replica(0).name(), "replica-1");
+        assert_eq!(Source::Replica(1).name(), "replica-2");
+        let bits = [Source::Primary, Source::Replica(0), Source::Replica(1)].map(Source::bit);
+        assert_eq!(bits, [1, 2, 4]);
+    }
+
+    #[test]
+    fn a_handle_names_the_databases_that_served_it() {
+        let options = PoolOptions {
+            interactive: test_budget(),
+            authentication: test_budget(),
+            reporting: test_budget(),
+            import: test_budget(),
+            connect_timeout: Duration::from_secs(1),
+            probe_interval: Duration::from_secs(1),
+            replica_urls: vec!["postgres://replica/db".to_owned().into()],
+            replica_max_lag: Duration::from_secs(5),
+        };
+        let database = Database::connect_lazily("postgres://primary/db", &options);
+        assert!(database.has_replicas());
+        assert_eq!(database.answered_by(), None, "not tracked");
+        let tracked = database.tracked();
+        assert_eq!(tracked.answered_by(), None, "nothing served yet");
+        tracked.note_answered(Source::Replica(0));
+        // Another lane's handle of the same request shares the record.
+        tracked
+            .for_workload(Workload::Reporting)
+            .note_answered(Source::Primary);
+        assert_eq!(tracked.answered_by().as_deref(), Some("primary,replica-1"));
+        // A replica never probed serves nothing.
+        assert_eq!(database.replica_statuses()[0].state, "starting");
+        assert_eq!(database.shared.replicas.candidates(0).count(), 0);
+    }
+
+    fn test_budget() -> WorkloadBudget {
+        WorkloadBudget {
+            connections: 1,
+            statement_timeout: Duration::from_secs(1),
+            queue_timeout: Duration::from_secs(1),
+        }
+    }
 
     #[test]
     fn connect_timeout_is_added_once() {

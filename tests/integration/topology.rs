@@ -142,7 +142,10 @@ async fn two_instances_over_a_primary_and_a_streaming_replica() {
         if database == "replica-1" && body["data"]["orgUnits"]["totalCount"] == 6 {
             break;
         }
-        assert!(Instant::now() < deadline, "never read from the replica: {database} {body}");
+        assert!(
+            Instant::now() < deadline,
+            "never read from the replica: {database} {body}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -157,7 +160,11 @@ async fn two_instances_over_a_primary_and_a_streaming_replica() {
     )
     .await;
     assert_eq!(
-        (status, database.as_str(), &body["data"]["createTopic"]["code"]),
+        (
+            status,
+            database.as_str(),
+            &body["data"]["createTopic"]["code"]
+        ),
         (StatusCode::OK, "primary", &json!("PERMITS")),
         "{body}"
     );
@@ -190,7 +197,11 @@ async fn two_instances_over_a_primary_and_a_streaming_replica() {
     let reader = a.token_for("analyst@test.example").await;
     for app in [&a, &b] {
         let (status, database, body) = post(app, &reader, TOPICS).await;
-        assert_eq!((status, database.as_str()), (StatusCode::OK, "primary"), "{body}");
+        assert_eq!(
+            (status, database.as_str()),
+            (StatusCode::OK, "primary"),
+            "{body}"
+        );
         assert_eq!(topic_codes(&body), ["PERMITS"]);
     }
     // It comes back: both instances use it again.
@@ -204,7 +215,11 @@ async fn two_instances_over_a_primary_and_a_streaming_replica() {
     wait_for_replica(&[&a, &b], "serving").await;
     for app in [&a, &b] {
         let (status, database, body) = post(app, &reader, TOPICS).await;
-        assert_eq!((status, database.as_str()), (StatusCode::OK, "replica-1"), "{body}");
+        assert_eq!(
+            (status, database.as_str()),
+            (StatusCode::OK, "replica-1"),
+            "{body}"
+        );
         assert_eq!(topic_codes(&body), ["PERMITS"]);
     }
 
@@ -247,7 +262,10 @@ async fn two_instances_over_a_primary_and_a_streaming_replica() {
         .json()
         .await
         .unwrap();
-    assert!(body["replicas"][0]["served"].as_u64().unwrap() > 0, "{body}");
+    assert!(
+        body["replicas"][0]["served"].as_u64().unwrap() > 0,
+        "{body}"
+    );
     assert!(body["primaryServed"].as_u64().unwrap() > 0, "{body}");
 
     drop((a, b));
@@ -280,7 +298,11 @@ fn concurrent_migrations_run_once() {
         .map(|run| run.join().unwrap())
         .collect();
     let applying: Vec<&Vec<String>> = runs.iter().filter(|run| !run.is_empty()).collect();
-    assert_eq!(applying.len(), 1, "one process applies the migrations: {runs:?}");
+    assert_eq!(
+        applying.len(),
+        1,
+        "one process applies the migrations: {runs:?}"
+    );
     assert_eq!(applying[0].len(), 13);
 }
 
@@ -295,7 +317,10 @@ async fn a_server_with_another_reporting_time_zone_refuses_to_start() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", &url)
-        .env("JWT_SECRET", String::from_utf8(TEST_SECRET.to_vec()).unwrap())
+        .env(
+            "JWT_SECRET",
+            String::from_utf8(TEST_SECRET.to_vec()).unwrap(),
+        )
         .env("PSEUDONYM_KEY", PSEUDONYM_KEY)
         .env("BIND", "127.0.0.1:0")
         .env("REPORTING_TZ", "UTC")
@@ -328,12 +353,19 @@ async fn a_server_with_another_reporting_time_zone_refuses_to_start() {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", &url)
-        .env("JWT_SECRET", String::from_utf8(TEST_SECRET.to_vec()).unwrap())
+        .env(
+            "JWT_SECRET",
+            String::from_utf8(TEST_SECRET.to_vec()).unwrap(),
+        )
         .env("REPORTING_TZ", "UTC")
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("reporting time zone is now UTC"));
     let _second = TestApp::spawn_on(url, &[("REPORTING_TZ", "UTC")]).await;
 }
