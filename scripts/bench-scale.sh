@@ -3,14 +3,16 @@
 # replica made with `pg_basebackup -R`, and a mixed read load (a 12-month `metrics` report, a page
 # of interactions, the topics, `me`) through one API instance, then through two.
 # Usage: scripts/bench-scale.sh [INTERACTIONS] [SECONDS_PER_PHASE] [CLIENTS]
-# Defaults: 2,000,000 interactions, 30 s, 8 concurrent clients. KEEP_DATA=DIR reuses a seed.
+# Defaults: 2,000,000 interactions, 30 s, 8 concurrent clients. KEEP_DATA=DIR reuses a seed;
+# BENCH_PROFILE=debug runs the debug build (to check the script itself, not for figures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 interactions="${1:-2000000}"
 seconds="${2:-30}"
 clients="${3:-8}"
-cargo build --release --quiet
-binary="${CARGO_TARGET_DIR:-$PWD/target}/release/bac-metrics"
+profile="${BENCH_PROFILE:-release}"
+if [ "$profile" = release ]; then cargo build --release --quiet; else cargo build --quiet; fi
+binary="${CARGO_TARGET_DIR:-$PWD/target}/$profile/bac-metrics"
 if [ -n "${KEEP_DATA:-}" ]; then
   work="$KEEP_DATA"; mkdir -p "$work"; cleanup_work=""
 else
