@@ -279,6 +279,21 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                         println!("  {version}");
                     }
                 }
+                // The one place the reporting time zone of a database in use changes: servers
+                // refuse to start with a zone other than the database's.
+                let zone = config.reporting.time_zone.name().to_owned();
+                let settled_zone = zone.clone();
+                let rebuilt = environment
+                    .database
+                    .for_workload(Workload::Import)
+                    .run(move |connection| {
+                        crate::metrics::align_time_zone(connection, &settled_zone)
+                    })
+                    .await
+                    .context("could not set the reporting time zone")?;
+                if rebuilt {
+                    println!("reporting time zone is now {zone}: rebuilt the metric rollups; restart every server with REPORTING_TZ={zone}");
+                }
                 Ok(())
             }
             Command::User {

@@ -75,6 +75,8 @@
 //! | `IMPORT_MAX_LINE_BYTES` | `65536` | Longest line (CSV record or NDJSON object) of an import; a longer one is rejected with its line number. |
 //! | `DATABASE_CHECKOUT_TIMEOUT_MS` | `1000` | How long opening a database connection may take. |
 //! | `DATABASE_PROBE_INTERVAL_MS` | `1000` | While the database is down, requests fail at once with `UNAVAILABLE`; this is how often it is probed to recover. |
+//! | `DATABASE_REPLICA_URLS` | empty | Comma-separated URLs of streaming read replicas of `DATABASE_URL` (the primary). Reports, insights, exports and record lists read from a healthy replica; writes, session checks and the reads of a caller whose own writes a replica has not replayed yet go to the primary (see `docs/DEPLOY.md`). Empty: everything on the primary. |
+//! | `REPLICA_MAX_LAG_MS` | `5000` | A replica further behind the primary than this (time since the last replayed transaction, while WAL is waiting to be replayed), or unreachable, is skipped until it catches up; its reads go to the primary. Replicas are probed every `DATABASE_PROBE_INTERVAL_MS`. |
 //! | `GRAPHQL_MAX_COST` | `20000` | Cost budget of one GraphQL operation (see `src/admission/cost.rs`); a costlier document is refused before execution with `extensions.cost` and `extensions.budget`. |
 //! | `GRAPHQL_MAX_EXPENSIVE_FIELDS` | `4` | Reporting fields (`metrics`, insights, `oversightReport`, `verifyAuditChain`, …) one operation may select. |
 //! | `GRAPHQL_MAX_MUTATION_FIELDS` | `10` | Mutation fields one operation may select (`login` and `refreshSession` at most once each). |
@@ -299,8 +301,12 @@ pub struct Config {
     pub workloads: WorkloadBudgets,
     /// How long opening a database connection may take.
     pub database_connect_timeout: Duration,
-    /// How often an unreachable database is probed.
+    /// How often an unreachable database is probed (and every replica's health and lag).
     pub database_probe_interval: Duration,
+    /// Streaming read replicas of the primary; may hold passwords, redacted in `Debug` output.
+    pub database_replica_urls: Vec<SecretString>,
+    /// How far behind the primary a replica may be and still serve reads.
+    pub replica_max_lag: Duration,
     pub graphql: GraphqlLimits,
     /// Trusted documents and automatic persisted queries.
     pub persisted_documents: PersistedDocumentSettings,
@@ -491,6 +497,14 @@ impl Config {
             },
             database_connect_timeout: milliseconds(&get, "DATABASE_CHECKOUT_TIMEOUT_MS", 1_000)?,
             database_probe_interval: milliseconds(&get, "DATABASE_PROBE_INTERVAL_MS", 1_000)?,
+            database_replica_urls: get("DATABASE_REPLICA_URLS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .map(|url| SecretString::from(url.to_owned()))
+                .collect(),
+            replica_max_lag: milliseconds(&get, "REPLICA_MAX_LAG_MS", 5_000)?,
             graphql: GraphqlLimits {
                 max_body_bytes: positive(&get, "MAX_BODY_BYTES", 1024 * 1024)? as usize,
                 max_depth: positive(&get, "GRAPHQL_MAX_DEPTH", 16)? as usize,
@@ -845,6 +859,37 @@ mod tests {
         let error = config_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.example")])
             .unwrap_err();
         assert_eq!(error.name, "OTEL_EXPORTER_OTLP_ENDPOINT");
+    }
+
+    #[test]
+    fn replicas_are_a_comma_separated_list_held_as_secrets() {
+        let config = config_with(&[]).unwrap();
+        assert!(config.database_replica_urls.is_empty());
+        assert_eq!(config.replica_max_lag, Duration::from_millis(5_000));
+        let config = config_with(&[
+            (
+                "DATABASE_REPLICA_URLS",
+                " postgres://bac:hunter2@replica-1/bac , ,postgres://bac@replica-2/bac",
+            ),
+            ("REPLICA_MAX_LAG_MS", "250"),
+        ])
+        .unwrap();
+        let urls: Vec<&str> = config
+            .database_replica_urls
+            .iter()
+            .map(secrecy::ExposeSecret::expose_secret)
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "postgres://bac:hunter2@replica-1/bac",
+                "postgres://bac@replica-2/bac"
+            ]
+        );
+        assert_eq!(config.replica_max_lag, Duration::from_millis(250));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let error = config_with(&[("REPLICA_MAX_LAG_MS", "soon")]).unwrap_err();
+        assert_eq!(error.name, "REPLICA_MAX_LAG_MS");
     }
 
     #[test]

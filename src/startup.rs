@@ -79,9 +79,14 @@ impl Application {
         );
         database.spawn_health_probe();
         let metrics = MetricsService::new(&config);
-        // The rollups must cut days in the configured zone; a request retries if this fails.
-        if let Err(error) = metrics.align(&database).await {
-            tracing::warn!(error = %error.chain(), "could not check the metric rollups' time zone at start-up");
+        // The rollups must cut days in the configured zone: a server whose zone disagrees with
+        // the database's refuses to start; if the database cannot be reached, a request retries.
+        match metrics.align(&database).await {
+            Ok(()) => {}
+            Err(error @ AppError::Conflict(_)) => return Err(error),
+            Err(error) => {
+                tracing::warn!(error = %error.chain(), "could not check the metric rollups' time zone at start-up");
+            }
         }
         let admission = Arc::new(Admission::new(config.admission.clone()));
         admission.spawn_size_refresh(database.clone());

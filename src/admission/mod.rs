@@ -108,6 +108,16 @@ impl Admission {
         }
     }
 
+    /// Like [`Admission::database_for`], for work that only reads: it may be served by a read
+    /// replica that has replayed the caller's own latest write (see `db::replicas`).
+    pub fn reads_for(&self, database: &Database, workload: Workload, scope: &Scope) -> Database {
+        let floor = scope
+            .principal()
+            .map(|principal| principal.write_floor)
+            .unwrap_or(0);
+        self.database_for(database, workload, scope).reading(floor)
+    }
+
     fn gate(&self, caller: i64) -> Arc<Semaphore> {
         let mut gates = self
             .gates

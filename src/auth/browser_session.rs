@@ -72,6 +72,7 @@ pub async fn sign_in(
         role: user.role,
         org_unit_id: user.org_unit_id,
         session_id,
+        write_floor: 0,
     };
     let token = new_token();
     let token_hash = hash_token(&token);

@@ -17,7 +17,7 @@ use crate::{
     auth::{jwt::TokenRejection, AuthService},
     db::{
         enums::Role,
-        schema::{session_cookies, sessions, users},
+        schema::{caller_writes, session_cookies, sessions, users},
         Database, Workload,
     },
     error::{AppError, AppResult},
@@ -30,6 +30,10 @@ pub struct Principal {
     pub role: Role,
     pub org_unit_id: i64,
     pub session_id: Uuid,
+    /// The primary's WAL position after this caller's latest write (0: none recorded). A
+    /// replica serves the caller's reads only once it has replayed this far (read-your-writes;
+    /// see `db::replicas`).
+    pub write_floor: i64,
 }
 
 /// Who is asking.
@@ -220,6 +224,7 @@ pub fn role_matrix_markdown() -> String {
             role: *role,
             org_unit_id: 0,
             session_id: Uuid::nil(),
+            write_floor: 0,
         };
         let records = match principal.record_scope() {
             RecordScope::All => "all",
@@ -238,6 +243,7 @@ pub fn role_matrix_markdown() -> String {
             role: *role,
             org_unit_id: 0,
             session_id: Uuid::nil(),
+            write_floor: 0,
         };
         match principal.metrics_access(10) {
             Err(_) => out.push_str(&format!("| `{}` | – | – | – |\n", role.as_db_str())),
@@ -581,6 +587,8 @@ struct SessionCheck {
     hits: i32,
     #[diesel(sql_type = Double)]
     resets_in: f64,
+    #[diesel(sql_type = BigInt)]
+    write_floor: i64,
 }
 
 /// The window of the per-session request budget.
@@ -639,7 +647,9 @@ async fn verify_bearer(
             Ok(diesel::sql_query(format!(
                 "WITH budget AS ({budget_sql}) \
                  SELECT u.role, u.org_unit_id, u.active, s.revoked_at, s.expires_at, \
-                        budget.hits, budget.resets_in \
+                        budget.hits, budget.resets_in, \
+                        coalesce((SELECT w.lsn FROM caller_writes w WHERE w.user_id = $2), 0) \
+                          AS write_floor \
                    FROM budget \
                    LEFT JOIN (sessions s JOIN users u ON u.id = s.user_id AND u.id = $2) \
                      ON s.id = $1 AND s.kind IN ('login', 'minted')"
@@ -681,6 +691,7 @@ async fn verify_bearer(
             role,
             org_unit_id,
             session_id,
+            write_floor: check.write_floor,
         })
     };
     Ok(scope)
@@ -709,6 +720,8 @@ struct CookieSessionCheck {
     revoked_at: Option<chrono::DateTime<chrono::Utc>>,
     #[diesel(select_expression = sessions::expires_at)]
     expires_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(select_expression = caller_writes::lsn.nullable())]
+    write_floor: Option<i64>,
 }
 
 /// Turns the web front's session cookie value into a scope, with the same checks as a bearer
@@ -726,7 +739,9 @@ pub async fn authenticate_session_cookie(
         .for_workload(Workload::Authentication)
         .run(move |connection| {
             Ok(session_cookies::table
-                .inner_join(sessions::table.inner_join(users::table))
+                .inner_join(
+                    sessions::table.inner_join(users::table.left_join(caller_writes::table)),
+                )
                 .filter(session_cookies::token_hash.eq(token_hash))
                 .select(CookieSessionCheck::as_select())
                 .first(connection)
@@ -749,6 +764,7 @@ pub async fn authenticate_session_cookie(
             role: check.role,
             org_unit_id: check.org_unit_id,
             session_id: check.session_id,
+            write_floor: check.write_floor.unwrap_or(0),
         }),
     };
     if let Scope::Refused(reason) = &scope {

@@ -134,6 +134,66 @@ impl PrivateCluster {
         Ok(cluster)
     }
 
+    /// Starts a streaming replica of `primary` under `root`: `pg_basebackup -R` (which writes
+    /// the standby signal and `primary_conninfo`), then `pg_ctl start`. The replica listens on
+    /// a socket folder of its own and follows the primary over its replication connection.
+    /// Throwaway, like the test clusters it serves.
+    pub fn start_replica_of(primary: &PrivateCluster, root: &Path) -> Result<Self, ClusterError> {
+        create_dir(root, 0o755, None)?;
+        let root = fs::canonicalize(root).map_err(|source| ClusterError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let data_dir = root.join("pgdata");
+        let socket_dir = socket_dir_for(&root);
+        create_dir(&data_dir, 0o700, primary.run_as)?;
+        create_dir(&socket_dir, 0o700, primary.run_as)?;
+        // `pg_basebackup` ships beside `initdb` in the server's own folder, which a folder on
+        // PATH holding links to the server binaries may not mirror.
+        let bin_dir = fs::canonicalize(primary.bin_dir.join("initdb"))
+            .ok()
+            .and_then(|initdb| initdb.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| primary.bin_dir.clone());
+        let mut replica = Self {
+            log_file: data_dir.join("server.log"),
+            bin_dir,
+            data_dir,
+            socket_dir,
+            run_as: primary.run_as,
+            owned: false,
+        };
+        replica.run_server_binary(
+            "pg_basebackup",
+            [
+                OsStr::new("-D"),
+                replica.data_dir.as_os_str(),
+                OsStr::new("-d"),
+                OsStr::new(&primary.database_url("postgres")),
+                OsStr::new("-R"),
+                OsStr::new("-X"),
+                OsStr::new("stream"),
+                OsStr::new("--no-sync"),
+                OsStr::new("-c"),
+                OsStr::new("fast"),
+            ],
+        )?;
+        // The copied settings name the primary's socket folder; the replica gets its own.
+        replica.write_settings(Durability::Throwaway)?;
+        replica.pg_ctl_start()?;
+        replica.owned = true;
+        replica.spawn_watchdog(&root, Durability::Throwaway);
+        Ok(replica)
+    }
+
+    /// Starts the server again after [`PrivateCluster::stop`] (a replica resumes streaming).
+    pub fn start_again(&mut self) -> Result<(), ClusterError> {
+        if !self.is_running() {
+            self.pg_ctl_start()?;
+            self.owned = true;
+        }
+        Ok(())
+    }
+
     /// A libpq URL for `database` in this cluster, through its private socket.
     pub fn database_url(&self, database: &str) -> String {
         format!(

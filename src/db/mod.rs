@@ -18,10 +18,19 @@
 //! every request then fails in microseconds with `UNAVAILABLE` (HTTP 503 with `Retry-After`)
 //! instead of waiting out a timeout, and a background probe closes the circuit as soon as the
 //! database accepts a connection again — no restart needed.
+//!
+//! # Replicas
+//!
+//! With `DATABASE_REPLICA_URLS`, the reporting and interactive lanes also get a pool on each
+//! streaming read replica ([`replicas`]). A handle made with [`Database::reading`] checks out a
+//! connection of a replica that is up, within `REPLICA_MAX_LAG_MS` of the primary and past the
+//! caller's own latest write; otherwise, and for every other handle, the primary's. The lane's
+//! permits still bound the connections a lane holds, wherever they are open.
 
 pub mod cluster;
 pub mod enums;
 pub mod models;
+pub mod replicas;
 pub mod schema;
 
 use std::{
@@ -106,8 +115,13 @@ pub struct PoolOptions {
     /// How long opening a connection may take (libpq `connect_timeout`, rounded up to seconds,
     /// and the pool's checkout timeout).
     pub connect_timeout: Duration,
-    /// How often the health probe retries while the database is down.
+    /// How often the health probe retries while the database is down, and how often every
+    /// replica's health and lag are probed.
     pub probe_interval: Duration,
+    /// Streaming read replicas of the primary (libpq URLs; redacted in `Debug` output).
+    pub replica_urls: Vec<secrecy::SecretString>,
+    /// How far behind the primary a replica may be and still serve reads.
+    pub replica_max_lag: Duration,
 }
 
 impl PoolOptions {
@@ -121,6 +135,8 @@ impl PoolOptions {
             import: budgets.import.clone(),
             connect_timeout: config.database_connect_timeout,
             probe_interval: config.database_probe_interval,
+            replica_urls: config.database_replica_urls.clone(),
+            replica_max_lag: config.replica_max_lag,
         }
     }
 
@@ -141,6 +157,34 @@ pub struct LaneConnection {
     lost: bool,
     /// The health epoch it was opened in; an outage since then makes it stale.
     epoch: u64,
+    /// The database it is open on.
+    source: Source,
+}
+
+/// Which database a connection is open on: the primary, or a replica by its position in
+/// `DATABASE_REPLICA_URLS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Primary,
+    Replica(usize),
+}
+
+impl Source {
+    /// The name in logs, the `x-database` response header and `/readyz`: `primary`,
+    /// `replica-1`, `replica-2`, …
+    pub fn name(self) -> String {
+        match self {
+            Source::Primary => "primary".into(),
+            Source::Replica(index) => format!("replica-{}", index + 1),
+        }
+    }
+
+    fn bit(self) -> u64 {
+        match self {
+            Source::Primary => 1,
+            Source::Replica(index) => 1 << (index + 1).min(63),
+        }
+    }
 }
 
 impl std::ops::Deref for LaneConnection {
@@ -163,6 +207,7 @@ pub struct LaneManager {
     statement_timeout: Duration,
     statements: Arc<AtomicU64>,
     health: Arc<Health>,
+    source: Source,
 }
 
 /// Counts every statement sent on a connection (see [`Database::statements_executed`]).
@@ -196,6 +241,7 @@ impl ManageConnection for LaneManager {
             connection,
             lost: false,
             epoch: self.health.epoch(),
+            source: self.source,
         })
     }
 
@@ -224,6 +270,8 @@ pub type DbConnection = PooledConnection<LaneManager>;
 struct Lane {
     workload: Workload,
     pool: Pool<LaneManager>,
+    /// The lane's pool on each replica (reporting and interactive lanes only).
+    replica_pools: Vec<Pool<LaneManager>>,
     permits: Arc<Semaphore>,
     connections: u32,
     queue_timeout: Duration,
@@ -236,6 +284,8 @@ struct Lane {
 
 /// Whether the database is known to be reachable. Shared by every lane.
 pub struct Health {
+    /// `primary` or `replica-N`, in its log lines.
+    name: String,
     down: AtomicBool,
     /// Counts outages; connections opened before the current one are stale.
     epoch: AtomicU64,
@@ -246,8 +296,9 @@ pub struct Health {
 }
 
 impl Health {
-    fn new(probe_interval: Duration) -> Self {
+    fn new(name: String, probe_interval: Duration) -> Self {
         Self {
+            name,
             down: AtomicBool::new(false),
             epoch: AtomicU64::new(0),
             since: Mutex::new(None),
@@ -279,6 +330,7 @@ impl Health {
             self.epoch.fetch_add(1, Ordering::AcqRel);
             *self.since.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
             tracing::error!(
+                database = %self.name,
                 reason,
                 "the database is unreachable; failing requests fast until it answers again"
             );
@@ -289,6 +341,7 @@ impl Health {
         if self.down.swap(false, Ordering::AcqRel) {
             let since = self.since.lock().unwrap_or_else(|p| p.into_inner()).take();
             tracing::info!(
+                database = %self.name,
                 down_seconds = since.map(|since| since.elapsed().as_secs_f64()),
                 "the database answers again"
             );
@@ -309,6 +362,9 @@ struct Shared {
     statements: Arc<AtomicU64>,
     health: Arc<Health>,
     url: String,
+    replicas: replicas::Replicas,
+    /// Checkouts served by the primary since start (replicas count their own).
+    primary_served: AtomicU64,
 }
 
 /// The application's handle on PostgreSQL for one workload. Cheap to clone;
@@ -320,6 +376,11 @@ pub struct Database {
     /// Limits how many of this lane's connections one caller holds at once (see
     /// [`Database::with_caller_gate`]).
     caller_gate: Option<Arc<Semaphore>>,
+    /// `Some(position)`: reads may go to a replica that has replayed the primary's WAL up to
+    /// `position` (the caller's latest write); `None`: the primary only.
+    read_floor: Option<i64>,
+    /// The databases this handle's work was served by (a bit per [`Source`]), when tracked.
+    answered: Option<Arc<AtomicU64>>,
 }
 
 /// The permits a piece of database work holds: its lane's, and its caller's when gated.
@@ -348,28 +409,62 @@ impl Database {
     /// is down; requests fail fast with `UNAVAILABLE` and `/readyz` reports 503.
     pub fn connect_lazily(url: &str, options: &PoolOptions) -> Self {
         let statements = Arc::new(AtomicU64::new(0));
-        let health = Arc::new(Health::new(options.probe_interval));
+        let health = Arc::new(Health::new("primary".into(), options.probe_interval));
         let url = with_connect_timeout(url, options.connect_timeout);
+        let replicas = replicas::Replicas::new(
+            options
+                .replica_urls
+                .iter()
+                .enumerate()
+                .map(|(index, replica_url)| {
+                    let source = Source::Replica(index);
+                    replicas::Replica::new(
+                        source,
+                        with_connect_timeout(
+                            secrecy::ExposeSecret::expose_secret(replica_url),
+                            options.connect_timeout,
+                        ),
+                        Arc::new(Health::new(source.name(), options.probe_interval)),
+                    )
+                })
+                .collect(),
+            options.replica_max_lag,
+        );
         let lanes = Workload::ALL
             .into_iter()
             .map(|workload| {
                 let lane = options.lane(workload);
                 let connections = lane.connections.max(1);
-                let pool = Pool::builder()
-                    .max_size(connections)
-                    .min_idle(Some(0))
-                    .connection_timeout(options.connect_timeout)
-                    // `is_valid` costs no round trip (see `LaneManager::is_valid`).
-                    .test_on_check_out(true)
-                    .build_unchecked(LaneManager {
-                        url: url.clone(),
-                        statement_timeout: lane.statement_timeout,
-                        statements: statements.clone(),
-                        health: health.clone(),
-                    });
+                let build = |url: &str, health: &Arc<Health>, source: Source| {
+                    Pool::builder()
+                        .max_size(connections)
+                        .min_idle(Some(0))
+                        .connection_timeout(options.connect_timeout)
+                        // `is_valid` costs no round trip (see `LaneManager::is_valid`).
+                        .test_on_check_out(true)
+                        .build_unchecked(LaneManager {
+                            url: url.to_owned(),
+                            statement_timeout: lane.statement_timeout,
+                            statements: statements.clone(),
+                            health: health.clone(),
+                            source,
+                        })
+                };
+                let pool = build(&url, &health, Source::Primary);
+                // Only reads are routed to replicas; the other lanes write or check sessions.
+                let replica_pools =
+                    if matches!(workload, Workload::Interactive | Workload::Reporting) {
+                        replicas
+                            .iter()
+                            .map(|replica| build(replica.url(), replica.health(), replica.source()))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
                 Lane {
                     workload,
                     pool,
+                    replica_pools,
                     permits: Arc::new(Semaphore::new(connections as usize)),
                     connections,
                     queue_timeout: lane.queue_timeout,
@@ -385,9 +480,13 @@ impl Database {
                 statements,
                 health,
                 url,
+                replicas,
+                primary_served: AtomicU64::new(0),
             }),
             workload: Workload::Interactive,
             caller_gate: None,
+            read_floor: None,
+            answered: None,
         }
     }
 
@@ -397,7 +496,79 @@ impl Database {
             shared: self.shared.clone(),
             workload,
             caller_gate: None,
+            read_floor: None,
+            answered: self.answered.clone(),
         }
+    }
+
+    /// This handle, reading from a replica when one is up, within `REPLICA_MAX_LAG_MS` and has
+    /// replayed the primary's WAL up to `floor` (the caller's latest write, see
+    /// [`replicas::note_write`]; 0 for a caller who never wrote). Only for work that does not
+    /// write: a replica refuses writes.
+    pub fn reading(&self, floor: i64) -> Database {
+        Database {
+            read_floor: Some(floor),
+            ..self.clone()
+        }
+    }
+
+    /// This handle on the primary only (for work that writes or must see the latest state).
+    pub fn primary(&self) -> Database {
+        Database {
+            read_floor: None,
+            ..self.clone()
+        }
+    }
+
+    /// This handle, noting which databases serve its work (see [`Database::answered_by`]).
+    pub fn tracked(&self) -> Database {
+        Database {
+            answered: Some(Arc::new(AtomicU64::new(0))),
+            ..self.clone()
+        }
+    }
+
+    /// The databases that served this (tracked) handle's work so far, comma-separated
+    /// (`primary`, `replica-1`, `primary,replica-1`); `None` when none did or it is not tracked.
+    pub fn answered_by(&self) -> Option<String> {
+        let bits = self.answered.as_ref()?.load(Ordering::Relaxed);
+        let names: Vec<String> = std::iter::once(Source::Primary)
+            .chain((0..self.shared.replicas.len()).map(Source::Replica))
+            .filter(|source| bits & source.bit() != 0)
+            .map(Source::name)
+            .collect();
+        (!names.is_empty()).then(|| names.join(","))
+    }
+
+    /// Whether any read replica is configured.
+    pub fn has_replicas(&self) -> bool {
+        !self.shared.replicas.is_empty()
+    }
+
+    /// Every replica's state and every database's share of the work (for `/readyz`).
+    pub fn replica_statuses(&self) -> Vec<replicas::ReplicaStatus> {
+        self.shared.replicas.statuses()
+    }
+
+    /// Records that `user_id` just wrote, so their next reads stay on the primary until a
+    /// replica has replayed the write ([`replicas::note_write`]). Nothing to do, and no
+    /// statement, without replicas. A failure is logged, not returned: the write itself stands.
+    pub async fn note_write(&self, user_id: i64) {
+        if !self.has_replicas() {
+            return;
+        }
+        let noted = self
+            .for_workload(Workload::Interactive)
+            .run(move |connection| replicas::note_write(connection, user_id))
+            .await;
+        if let Err(error) = noted {
+            tracing::warn!(error = %error.chain(), "could not record a caller's write for read routing");
+        }
+    }
+
+    /// Checkouts the primary has served since start.
+    pub fn primary_served(&self) -> u64 {
+        self.shared.primary_served.load(Ordering::Relaxed)
     }
 
     /// This handle, with every piece of work also holding a permit of `gate` — one caller's
@@ -405,9 +576,8 @@ impl Database {
     /// other instead of taking the whole lane.
     pub fn with_caller_gate(&self, gate: Arc<Semaphore>) -> Database {
         Database {
-            shared: self.shared.clone(),
-            workload: self.workload,
             caller_gate: Some(gate),
+            ..self.clone()
         }
     }
 
@@ -608,12 +778,21 @@ impl Database {
     /// code already on a blocking thread that holds this lane's permits ([`Database::run`],
     /// [`Database::run_job`]) or runs outside the server (command-line jobs).
     pub fn checkout(&self) -> AppResult<DbConnection> {
+        if let Some(floor) = self.read_floor {
+            if let Some(connection) = self.checkout_replica(floor) {
+                return Ok(connection);
+            }
+        }
         let health = &self.shared.health;
         if health.is_down() {
             return Err(health.unavailable());
         }
         match self.lane().pool.get() {
-            Ok(connection) => Ok(connection),
+            Ok(connection) => {
+                self.shared.primary_served.fetch_add(1, Ordering::Relaxed);
+                self.note_answered(Source::Primary);
+                Ok(connection)
+            }
             Err(error) => {
                 // A permit guarantees a free slot, so the only wait was opening a connection.
                 health.mark_down(&error.to_string());
@@ -626,13 +805,49 @@ impl Database {
         }
     }
 
+    /// A connection of a replica fit to serve a read at `floor`, if any: the replicas take
+    /// turns; one whose connection cannot be opened is marked down (its probe brings it back)
+    /// and the next is tried. `None` sends the read to the primary.
+    fn checkout_replica(&self, floor: i64) -> Option<DbConnection> {
+        let lane = self.lane();
+        for replica in self.shared.replicas.candidates(floor) {
+            let Some(pool) = lane.replica_pools.get(replica.index()) else {
+                continue;
+            };
+            match pool.get() {
+                Ok(connection) => {
+                    replica.count_served();
+                    self.note_answered(replica.source());
+                    tracing::debug!(database = %replica.source().name(), workload = %lane.workload, "read served by a replica");
+                    return Some(connection);
+                }
+                Err(error) => replica.health().mark_down(&error.to_string()),
+            }
+        }
+        None
+    }
+
+    fn note_answered(&self, source: Source) {
+        if let Some(answered) = &self.answered {
+            answered.fetch_or(source.bit(), Ordering::Relaxed);
+        }
+    }
+
     /// Notes a lost connection (the pool discards it and the circuit opens) and turns a
     /// statement cancelled by the lane's time limit into `UNAVAILABLE`. Other errors pass.
     fn after_use<T>(&self, connection: &mut DbConnection, result: AppResult<T>) -> AppResult<T> {
         match result {
             Err(AppError::Database(error)) if is_connection_loss(&error) => {
                 connection.lost = true;
-                self.shared.health.mark_down(&error.to_string());
+                // A lost replica only takes itself out of the rotation; the primary stays up.
+                match connection.source {
+                    Source::Primary => self.shared.health.mark_down(&error.to_string()),
+                    Source::Replica(index) => {
+                        if let Some(replica) = self.shared.replicas.get(index) {
+                            replica.health().mark_down(&error.to_string());
+                        }
+                    }
+                }
                 Err(AppError::Unavailable {
                     message: "the connection to the database was lost; try again shortly".into(),
                     retry_after: Duration::from_secs(1),
@@ -680,6 +895,21 @@ impl Database {
     /// Starts the background task that closes the health circuit once the database answers
     /// again. Call once per process, inside the tokio runtime.
     pub fn spawn_health_probe(&self) {
+        if !self.shared.replicas.is_empty() {
+            let shared = Arc::downgrade(&self.shared);
+            let interval = self.shared.health.probe_interval;
+            tokio::spawn(async move {
+                loop {
+                    let Some(shared) = shared.upgrade() else {
+                        return;
+                    };
+                    let probe = shared.clone();
+                    let _ = tokio::task::spawn_blocking(move || probe.replicas.probe_all()).await;
+                    drop(shared);
+                    tokio::time::sleep(interval).await;
+                }
+            });
+        }
         let shared = Arc::downgrade(&self.shared);
         tokio::spawn(async move {
             loop {
@@ -755,12 +985,33 @@ fn with_connect_timeout(url: &str, timeout: Duration) -> String {
     format!("{url}{separator}connect_timeout={seconds}")
 }
 
-/// Applies pending migrations on `connection` and returns their names.
+/// The advisory lock key every process takes around migrations (`bac-metrics` in ASCII).
+const MIGRATION_LOCK: i64 = 0x6261_632d_6d65_7472;
+
+/// Applies pending migrations on `connection` and returns their names. Server processes and
+/// commands starting together on one database take turns under a PostgreSQL advisory lock:
+/// one applies what is pending, the others then find nothing to do.
 pub fn run_migrations(connection: &mut PgConnection) -> AppResult<Vec<String>> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+        .execute(connection)?;
     let applied = connection
         .run_pending_migrations(MIGRATIONS)
-        .map_err(|error| AppError::internal(format!("migration failed: {error}")))?;
-    Ok(applied.iter().map(|version| version.to_string()).collect())
+        .map(|applied| {
+            applied
+                .iter()
+                .map(|version| version.to_string())
+                .collect::<Vec<_>>()
+        })
+        .map_err(|error| AppError::internal(format!("migration failed: {error}")));
+    // A session lock: released here, or when the connection closes if this fails.
+    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+        .execute(connection);
+    let applied = applied?;
+    unlocked?;
+    Ok(applied)
 }
 
 /// Reverts every applied migration, newest first (used by the migration round-trip test).
@@ -774,6 +1025,51 @@ pub fn revert_all_migrations(connection: &mut PgConnection) -> AppResult<Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn databases_are_named_and_told_apart() {
+        assert_eq!(Source::Primary.name(), "primary");
+        assert_eq!(Source::Replica(0).name(), "replica-1");
+        assert_eq!(Source::Replica(1).name(), "replica-2");
+        let bits = [Source::Primary, Source::Replica(0), Source::Replica(1)].map(Source::bit);
+        assert_eq!(bits, [1, 2, 4]);
+    }
+
+    #[test]
+    fn a_handle_names_the_databases_that_served_it() {
+        let options = PoolOptions {
+            interactive: test_budget(),
+            authentication: test_budget(),
+            reporting: test_budget(),
+            import: test_budget(),
+            connect_timeout: Duration::from_secs(1),
+            probe_interval: Duration::from_secs(1),
+            replica_urls: vec!["postgres://replica/db".to_owned().into()],
+            replica_max_lag: Duration::from_secs(5),
+        };
+        let database = Database::connect_lazily("postgres://primary/db", &options);
+        assert!(database.has_replicas());
+        assert_eq!(database.answered_by(), None, "not tracked");
+        let tracked = database.tracked();
+        assert_eq!(tracked.answered_by(), None, "nothing served yet");
+        tracked.note_answered(Source::Replica(0));
+        // Another lane's handle of the same request shares the record.
+        tracked
+            .for_workload(Workload::Reporting)
+            .note_answered(Source::Primary);
+        assert_eq!(tracked.answered_by().as_deref(), Some("primary,replica-1"));
+        // A replica never probed serves nothing.
+        assert_eq!(database.replica_statuses()[0].state, "starting");
+        assert_eq!(database.shared.replicas.candidates(0).count(), 0);
+    }
+
+    fn test_budget() -> WorkloadBudget {
+        WorkloadBudget {
+            connections: 1,
+            statement_timeout: Duration::from_secs(1),
+            queue_timeout: Duration::from_secs(1),
+        }
+    }
 
     #[test]
     fn connect_timeout_is_added_once() {

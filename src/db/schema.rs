@@ -69,9 +69,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    caller_writes (user_id) {
+        user_id -> Int8,
+        lsn -> Int8,
+        written_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     metric_settings (singleton) {
         singleton -> Bool,
         time_zone -> Text,
+        zone_settled -> Bool,
     }
 }
 
@@ -287,10 +296,12 @@ diesel::joinable!(survey_responses -> interactions (interaction_id));
 diesel::joinable!(survey_responses -> survey_invitations (invitation_id));
 diesel::joinable!(survey_responses -> users (recorded_by));
 diesel::joinable!(training_assignments -> training_courses (course_id));
+diesel::joinable!(caller_writes -> users (user_id));
 diesel::joinable!(users -> org_units (org_unit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    caller_writes,
     customers,
     interactions,
     legal_holds,

@@ -58,7 +58,7 @@ pub async fn metrics_csv(
         let metrics_request = parse_request(&query)?.validated(&access)?;
         let database = state
             .admission
-            .database_for(&state.database, Workload::Reporting, &scope);
+            .reads_for(&state.database, Workload::Reporting, &scope);
         state.metrics.ensure_aligned(&database).await?;
         Ok::<_, AppError>((access, metrics_request, database))
     };
@@ -288,7 +288,7 @@ pub async fn interactions_csv(
         let channels = parse_each::<Channel>("channels", &list(parameters, "channels"))?;
         let database = state
             .admission
-            .database_for(&state.database, Workload::Reporting, &scope);
+            .reads_for(&state.database, Workload::Reporting, &scope);
         Ok::<_, AppError>((
             principal,
             (start.unwrap_or_default(), end.unwrap_or_default()),

@@ -230,7 +230,7 @@ async fn execute(
     if let Some(name) = &params.operation_name {
         graphql_request = graphql_request.operation_name(name.clone());
     }
-    let (workload, admitted) = match parse_query(&document.text) {
+    let (workload, admitted, is_mutation) = match parse_query(&document.text) {
         Ok(parsed) => {
             if params.operation_name.is_none() {
                 crate::telemetry::metrics::note_operation(request, only_operation_name(&parsed));
@@ -241,12 +241,12 @@ async fn execute(
                     .price(&parsed, params.operation_name.as_deref(), &variables);
             graphql_request.set_parsed_query(parsed);
             match priced {
-                Ok(cost) => (state.admission.workload_for(&cost), true),
+                Ok(cost) => (state.admission.workload_for(&cost), true, cost.is_mutation),
                 Err(error) => return refused(media, &error),
             }
         }
         // The engine reports the syntax error itself.
-        Err(_) => (Workload::Interactive, false),
+        Err(_) => (Workload::Interactive, false, true),
     };
     // An automatic persisted query is registered once it is known to parse and fit the budget,
     // and only from a POST: a GET stays free of writes (Apollo's link resends with POST anyway).
@@ -269,9 +269,20 @@ async fn execute(
             tracing::warn!(error = %error.chain(), "could not register an automatic persisted query");
         }
     }
-    let database = state
-        .admission
-        .database_for(&state.database, workload, &scope);
+    // Read routing: a query may be served by a read replica that has replayed the caller's
+    // own latest write; a mutation, and everything it reads, runs on the primary.
+    let database = if is_mutation {
+        state
+            .admission
+            .database_for(&state.database, workload, &scope)
+    } else {
+        state.admission.reads_for(&state.database, workload, &scope)
+    }
+    .tracked();
+    let writer = match (&scope, is_mutation) {
+        (Scope::Authenticated(principal), true) => Some(principal.user_id),
+        _ => None,
+    };
 
     let started = ExecutionStarted::default();
     let graphql_request = graphql_request
@@ -280,10 +291,18 @@ async fn execute(
             scope,
             request_id,
             client_address: client_address(request, &state.config.trusted_proxies),
-            database,
+            database: database.clone(),
         })
         .data(started.clone());
     let response = state.schema.execute(graphql_request).await;
+    if let (Some(user_id), true) = (writer, started.get()) {
+        // The caller's next reads must see this write, whichever server they reach.
+        state.database.note_write(user_id).await;
+    }
+    let answered_by = database.answered_by();
+    if let Some(answered_by) = &answered_by {
+        tracing::info!(database = %answered_by, workload = %workload, "GraphQL request served");
+    }
 
     let errors: Vec<(PublicError, Value)> = response
         .errors
@@ -323,6 +342,11 @@ async fn execute(
         .filter_map(|(public, _)| public.retry_after_seconds)
         .max();
     let mut http_response = respond(media, status, Value::Object(body), wait);
+    if let Some(answered_by) = answered_by.and_then(|name| HeaderValue::from_str(&name).ok()) {
+        http_response
+            .headers_mut()
+            .insert(header::HeaderName::from_static("x-database"), answered_by);
+    }
     let max_age = state.config.persisted_documents.get_max_age.as_secs();
     if method == Method::GET && document.by_hash_alone && errors.is_empty() && max_age > 0 {
         // The URL names the document and its variables; the answer also depends on who asks

@@ -51,6 +51,7 @@ async fn import(
     let kind: ImportKind = kind.parse()?;
     let scope = super::request_scope(request, state).await?;
     let principal = scope.authorize(kind.required_action())?.clone();
+    let writer = principal.user_id;
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -135,6 +136,8 @@ async fn import(
     }
     drop(sender);
     let report = importer.await??;
+    // The importer's next reads must see what it just wrote, whichever server they reach.
+    state.database.note_write(writer).await;
     if over_limit {
         return Ok(too_large(limits.max_body_bytes, Some(report)));
     }

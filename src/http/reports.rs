@@ -194,7 +194,7 @@ async fn load_report(
     let quarter = whole_number("quarter")?;
     let database = state
         .admission
-        .database_for(&state.database, Workload::Reporting, scope);
+        .reads_for(&state.database, Workload::Reporting, scope);
     oversight::generate(
         &database,
         &state.metrics,

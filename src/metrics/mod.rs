@@ -29,7 +29,7 @@ use crate::{
     auth::scope::MetricsAccess,
     config::Config,
     db::{schema::metric_settings, Database},
-    error::AppResult,
+    error::{AppError, AppResult},
 };
 
 /// Every additive measure of the rollups and the measure views, in column order.
@@ -83,24 +83,56 @@ pub fn is_survey_measure(measure: &str) -> bool {
     MEASURES[24..].contains(&measure)
 }
 
-/// Makes the rollups' days follow `time_zone`: when the stored zone differs, stores the new one
-/// and rebuilds facts and rollups in one transaction. Returns whether it rebuilt.
+/// Makes the rollups' days follow `time_zone` whatever zone they were cut in: when the stored
+/// zone differs, stores the new one and rebuilds facts and rollups in one transaction, and
+/// settles it (servers configured otherwise then refuse to start). The deliberate change
+/// `bac-metrics migrate` makes. Returns whether it rebuilt.
 pub fn align_time_zone(connection: &mut PgConnection, time_zone: &str) -> AppResult<bool> {
     connection.transaction(|connection| {
         let current: String = metric_settings::table
             .select(metric_settings::time_zone)
             .for_update()
             .first(connection)?;
+        diesel::update(metric_settings::table)
+            .set((
+                metric_settings::time_zone.eq(time_zone),
+                metric_settings::zone_settled.eq(true),
+            ))
+            .execute(connection)?;
         if current == time_zone {
             return Ok(false);
         }
-        diesel::update(metric_settings::table)
-            .set(metric_settings::time_zone.eq(time_zone))
-            .execute(connection)?;
         // A rebuild reads every record: no request's time limit applies to it.
         diesel::sql_query("SET LOCAL statement_timeout = 0").execute(connection)?;
         diesel::sql_query("SELECT metric_rollup_rebuild()").execute(connection)?;
         Ok(true)
+    })
+}
+
+/// A server's start-up check of its `REPORTING_TZ` against the database's, under the settings
+/// row's lock so concurrent starts take turns. The first server on a database settles the zone
+/// (rebuilding what was recorded before, e.g. by an import, in another zone); after that a
+/// server with another zone is refused with `CONFLICT` and a message saying how to change it —
+/// never a rebuild under the feet of the servers already running. Returns whether it rebuilt.
+pub fn adopt_time_zone(connection: &mut PgConnection, time_zone: &str) -> AppResult<bool> {
+    connection.transaction(|connection| {
+        let (current, settled): (String, bool) = metric_settings::table
+            .select((metric_settings::time_zone, metric_settings::zone_settled))
+            .for_update()
+            .first(connection)?;
+        if settled && current != time_zone {
+            return Err(AppError::Conflict(format!(
+                "REPORTING_TZ is {time_zone} but the metric rollups of this database are cut in \
+                 {current}, the zone of the servers already using it; start this server with \
+                 REPORTING_TZ={current}, or move every server to {time_zone} by running \
+                 `REPORTING_TZ={time_zone} bac-metrics migrate` (it rebuilds the rollups) and \
+                 restarting them with the new zone"
+            )));
+        }
+        if settled {
+            return Ok(false);
+        }
+        align_time_zone(connection, time_zone)
     })
 }
 
@@ -141,14 +173,16 @@ impl MetricsService {
         self.min_cell_size
     }
 
-    /// Aligns the rollups with the configured time zone (start-up calls this; a request does it
-    /// itself if start-up could not reach the database).
+    /// Checks the configured time zone against the database's, settling it on first use (see
+    /// [`adopt_time_zone`]; start-up calls this, and a request does it itself if start-up could
+    /// not reach the database). On the primary: it may write.
     pub async fn align(&self, database: &Database) -> AppResult<()> {
         let zone = self.rules.time_zone.name().to_owned();
         let aligned = self.aligned.clone();
         database
+            .primary()
             .run(move |connection| {
-                if align_time_zone(connection, &zone)? {
+                if adopt_time_zone(connection, &zone)? {
                     tracing::info!(time_zone = %zone, "rebuilt the metric rollups for a new reporting time zone");
                 }
                 aligned.store(true, Ordering::Release);

@@ -24,5 +24,6 @@ mod schema_and_migrations;
 mod security_headers;
 mod staffing;
 mod survey_page;
+mod topology;
 mod training_insights;
 mod web_front;

@@ -667,6 +667,7 @@ async fn domain_decisions_are_confined_to_the_callers_scope() {
         role,
         org_unit_id: unit(org_unit),
         session_id: uuid::Uuid::nil(),
+        write_floor: 0,
     };
     let office_b = app
         .create_user(
