@@ -2,6 +2,8 @@
 //! (discovery document and JWKS, actix on port 0) with fixed RSA and P-256 keys
 //! (`identity_provider_keys/`, generated once for these tests), signs tokens with them, and
 //! checks what the server accepts, whom it maps them to, what it refuses, and how it fetches keys.
+//! For the web front's sign-in it also plays the provider's authorization and token endpoints
+//! (signing in, without asking, whoever the test says, and enforcing PKCE).
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -81,6 +83,39 @@ struct Provider {
     keys: Arc<Mutex<Vec<Value>>>,
     jwks_fetches: Arc<AtomicU64>,
     discovery_fetches: Arc<AtomicU64>,
+    sign_ins: Arc<SignIns>,
+}
+
+/// The provider's side of browser sign-ins: whom it signs in, and the codes it issued.
+#[derive(Default)]
+struct SignIns {
+    /// The email the next sign-in is for.
+    email: Mutex<String>,
+    /// Put this nonce in the ID token instead of the one asked for (a replayed token).
+    nonce_override: Mutex<Option<String>>,
+    /// Issued codes: code → (client id, redirect URI, nonce, PKCE challenge, email).
+    codes: Mutex<std::collections::HashMap<String, (String, String, String, String, String)>>,
+}
+
+#[derive(serde::Deserialize)]
+struct AuthorizeQuery {
+    response_type: String,
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    state: String,
+    nonce: String,
+    code_challenge: String,
+    code_challenge_method: String,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenForm {
+    grant_type: String,
+    code: String,
+    redirect_uri: String,
+    client_id: String,
+    code_verifier: String,
 }
 
 impl Provider {
@@ -92,14 +127,18 @@ impl Provider {
         ));
         let jwks_fetches = Arc::new(AtomicU64::new(0));
         let discovery_fetches = Arc::new(AtomicU64::new(0));
+        let sign_ins = Arc::new(SignIns::default());
         let state = (
             issuer.clone(),
             published.clone(),
             jwks_fetches.clone(),
             discovery_fetches.clone(),
+            sign_ins.clone(),
         );
         let server = HttpServer::new(move || {
-            let (issuer, keys, jwks, discovery) = state.clone();
+            let (issuer, keys, jwks, discovery, sign_ins) = state.clone();
+            let token_sign_ins = sign_ins.clone();
+            let token_issuer = issuer.clone();
             App::new()
                 .route(
                     "/.well-known/openid-configuration",
@@ -112,6 +151,74 @@ impl Provider {
                             "token_endpoint": format!("{issuer}/token"),
                         });
                         async move { HttpResponse::Ok().json(document) }
+                    }),
+                )
+                .route(
+                    "/authorize",
+                    web::get().to(move |query: web::Query<AuthorizeQuery>| {
+                        let query = query.into_inner();
+                        assert_eq!(query.response_type, "code");
+                        assert_eq!(query.code_challenge_method, "S256");
+                        assert!(query.scope.split(' ').any(|scope| scope == "openid"));
+                        let code = format!("code-{}", uuid::Uuid::new_v4().simple());
+                        let email = sign_ins.email.lock().unwrap().clone();
+                        sign_ins.codes.lock().unwrap().insert(
+                            code.clone(),
+                            (
+                                query.client_id,
+                                query.redirect_uri.clone(),
+                                query.nonce,
+                                query.code_challenge,
+                                email,
+                            ),
+                        );
+                        let location =
+                            format!("{}?code={code}&state={}", query.redirect_uri, query.state);
+                        async move {
+                            HttpResponse::SeeOther()
+                                .insert_header(("Location", location))
+                                .finish()
+                        }
+                    }),
+                )
+                .route(
+                    "/token",
+                    web::post().to(move |form: web::Form<TokenForm>| {
+                        let form = form.into_inner();
+                        // Codes are single use.
+                        let issued = token_sign_ins.codes.lock().unwrap().remove(&form.code);
+                        let answer = match issued {
+                            Some((client_id, redirect_uri, nonce, challenge, email))
+                                if form.grant_type == "authorization_code"
+                                    && client_id == form.client_id
+                                    && redirect_uri == form.redirect_uri
+                                    && pkce_challenge(&form.code_verifier) == challenge =>
+                            {
+                                let nonce = token_sign_ins
+                                    .nonce_override
+                                    .lock()
+                                    .unwrap()
+                                    .clone()
+                                    .unwrap_or(nonce);
+                                let now = Utc::now().timestamp();
+                                let id_token = sign(
+                                    &RSA_1,
+                                    "rsa-1",
+                                    &json!({
+                                        "iss": token_issuer, "aud": client_id,
+                                        "sub": format!("subject-of-{email}"), "email": email,
+                                        "email_verified": true, "nonce": nonce,
+                                        "iat": now, "exp": now + 300,
+                                    }),
+                                );
+                                HttpResponse::Ok().json(json!({
+                                    "id_token": id_token, "access_token": "opaque",
+                                    "token_type": "Bearer", "expires_in": 300,
+                                }))
+                            }
+                            _ => HttpResponse::BadRequest().json(json!({"error": "invalid_grant"})),
+                        };
+                        async move { answer }
                     }),
                 )
                 .route(
@@ -134,6 +241,7 @@ impl Provider {
             keys: published,
             jwks_fetches,
             discovery_fetches,
+            sign_ins,
         }
     }
 
@@ -163,6 +271,13 @@ impl Provider {
             "role": "ADMIN",
         })
     }
+}
+
+/// PKCE's S256 challenge of a verifier.
+fn pkce_challenge(verifier: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use sha2::{Digest, Sha256};
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// `claims` signed by `key`, its header naming `kid`.
@@ -580,4 +695,217 @@ async fn an_unreachable_provider_is_unavailable_not_a_refusal() {
     let (status, body) = app.post(Some(&token), ME, json!({})).await;
     assert_eq!(first_error_code(&body), Some("UNAVAILABLE"), "{body}");
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// The `name=value` part of the `Set-Cookie` header for `name`, and the whole header.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+        .map(|value| {
+            (
+                value.split(';').next().unwrap().to_owned(),
+                value.to_owned(),
+            )
+        })
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn browse(app: &TestApp, url: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .get(url)
+        .header(reqwest::header::ACCEPT, "text/html,application/xhtml+xml");
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    request.send().await.unwrap()
+}
+
+/// Starts a sign-in with the provider at the web front and follows it to the provider and back
+/// to the callback URL: the flow cookie and the callback URL (not yet requested).
+async fn to_provider_and_back(app: &TestApp, next: &str) -> (String, String) {
+    let start = browse(
+        app,
+        &format!("{}/web/sign-in/provider?next={next}", app.address),
+        None,
+    )
+    .await;
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let (flow_cookie, header) = set_cookie(&start, "bac_provider_sign_in").unwrap();
+    assert!(
+        header.contains("HttpOnly") && header.contains("SameSite=Lax"),
+        "{header}"
+    );
+    let at_provider = browse(app, &location(&start), None).await;
+    assert_eq!(at_provider.status(), StatusCode::SEE_OTHER);
+    let callback = location(&at_provider);
+    assert!(
+        callback.starts_with(&format!("{}/web/sign-in/callback?code=", app.address)),
+        "{callback}"
+    );
+    (flow_cookie, callback)
+}
+
+async fn app_with_browser_sign_in(provider: &Provider) -> TestApp {
+    let app = app_trusting(
+        provider,
+        &[
+            ("OIDC_CLIENT_ID", "bac-web"),
+            ("OIDC_PROVIDER_NAME", "Agency SSO"),
+        ],
+    )
+    .await;
+    app.create_user("auditor@test.example", Role::Auditor, "AGENCY", false)
+        .await;
+    app
+}
+
+#[tokio::test]
+async fn the_web_front_signs_in_with_the_provider_using_pkce_state_and_nonce() {
+    let provider = Provider::start(&[&RSA_1]).await;
+    let app = app_with_browser_sign_in(&provider).await;
+
+    let page = browse(&app, &format!("{}/web/sign-in", app.address), None).await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains("your password, or Agency SSO"), "{html}");
+    assert!(html.contains("href=\"/web/sign-in/provider\">Sign in with Agency SSO</a>"));
+
+    // The auditor, a service account without a password, signs in at the provider.
+    *provider.sign_ins.email.lock().unwrap() = "Auditor@test.example".into();
+    let start = browse(
+        &app,
+        &format!("{}/web/sign-in/provider?next=%2Fweb%2F", app.address),
+        None,
+    )
+    .await;
+    let to_provider = location(&start);
+    assert!(to_provider.starts_with(&format!("{}/authorize?", provider.issuer)));
+    for parameter in [
+        "response_type=code",
+        "client_id=bac-web",
+        "code_challenge_method=S256",
+        "scope=openid%20email",
+    ] {
+        assert!(to_provider.contains(parameter), "{to_provider}");
+    }
+    let (flow_cookie, _) = set_cookie(&start, "bac_provider_sign_in").unwrap();
+    let callback = location(&browse(&app, &to_provider, None).await);
+
+    let audit_before = audit_event_count(&app);
+    let signed_in = browse(&app, &callback, Some(&flow_cookie)).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let (session_cookie, header) = set_cookie(&signed_in, "bac_session").unwrap();
+    assert!(header.contains("SameSite=Strict"), "{header}");
+    let (cleared, _) = set_cookie(&signed_in, "bac_provider_sign_in").unwrap();
+    assert_eq!(cleared, "bac_provider_sign_in=");
+    let html = signed_in.text().await.unwrap();
+    assert!(html.contains("url=/web/"), "{html}");
+
+    // The same cookie session as a password sign-in.
+    let index = browse(
+        &app,
+        &format!("{}/web/", app.address),
+        Some(&session_cookie),
+    )
+    .await;
+    assert_eq!(index.status(), StatusCode::OK);
+    assert!(index
+        .text()
+        .await
+        .unwrap()
+        .contains("Quarterly oversight reports"));
+    let opened: Vec<Option<Value>> = audit_events::table
+        .filter(audit_events::action.eq("auth.browser_session_opened"))
+        .select(audit_events::after)
+        .load(&mut app.connection())
+        .unwrap();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(
+        opened[0].as_ref().unwrap()["signed_in_with"],
+        "identity_provider"
+    );
+    assert_eq!(audit_event_count(&app), audit_before + 1);
+
+    // The code cannot be used twice.
+    let replayed = browse(&app, &callback, Some(&flow_cookie)).await;
+    assert_eq!(replayed.status(), StatusCode::BAD_GATEWAY);
+    assert!(set_cookie(&replayed, "bac_session").is_none());
+}
+
+#[tokio::test]
+async fn provider_sign_ins_are_refused_without_their_state_nonce_or_account() {
+    let provider = Provider::start(&[&RSA_1]).await;
+    let app = app_with_browser_sign_in(&provider).await;
+    *provider.sign_ins.email.lock().unwrap() = "auditor@test.example".into();
+
+    // No flow cookie (the sign-in did not start in this browser), or another flow's cookie.
+    let (_, callback) = to_provider_and_back(&app, "/web/").await;
+    let (other_flow, _) = to_provider_and_back(&app, "/web/").await;
+    for cookie in [None, Some(other_flow.as_str())] {
+        let response = browse(&app, &callback, cookie).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(set_cookie(&response, "bac_session").is_none());
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("had expired or did not start on this site"));
+    }
+
+    // An ID token answering another sign-in (wrong nonce).
+    *provider.sign_ins.nonce_override.lock().unwrap() = Some("someone-elses-nonce".into());
+    let (flow, callback) = to_provider_and_back(&app, "/web/").await;
+    let response = browse(&app, &callback, Some(&flow)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(set_cookie(&response, "bac_session").is_none());
+    *provider.sign_ins.nonce_override.lock().unwrap() = None;
+
+    // A provider user with no account here, and a deactivated account.
+    for (email, message) in [
+        (
+            "nobody@test.example",
+            "no active account here matches yours",
+        ),
+        ("agent@test.example", "your account here is deactivated"),
+    ] {
+        if email.starts_with("agent") {
+            diesel::update(users::table.filter(users::email.eq(email)))
+                .set(users::active.eq(false))
+                .execute(&mut app.connection())
+                .unwrap();
+        }
+        *provider.sign_ins.email.lock().unwrap() = email.into();
+        let (flow, callback) = to_provider_and_back(&app, "/web/").await;
+        let response = browse(&app, &callback, Some(&flow)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(set_cookie(&response, "bac_session").is_none());
+        let html = response.text().await.unwrap();
+        assert!(html.contains(message), "{html}");
+    }
+
+    // Without OIDC_CLIENT_ID the page offers no provider and the routes do not exist.
+    let plain = app_trusting(&provider, &[]).await;
+    let html = browse(&plain, &format!("{}/web/sign-in", plain.address), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("/web/sign-in/provider"));
+    let response = browse(
+        &plain,
+        &format!("{}/web/sign-in/provider", plain.address),
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
