@@ -93,9 +93,12 @@ struct SignIns {
     email: Mutex<String>,
     /// Put this nonce in the ID token instead of the one asked for (a replayed token).
     nonce_override: Mutex<Option<String>>,
-    /// Issued codes: code → (client id, redirect URI, nonce, PKCE challenge, email).
-    codes: Mutex<std::collections::HashMap<String, (String, String, String, String, String)>>,
+    /// Issued codes and what each was issued for.
+    codes: Mutex<std::collections::HashMap<String, IssuedCode>>,
 }
+
+/// (client id, redirect URI, nonce, PKCE challenge, email)
+type IssuedCode = (String, String, String, String, String);
 
 #[derive(serde::Deserialize)]
 struct AuthorizeQuery {
