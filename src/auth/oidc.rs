@@ -162,7 +162,9 @@ impl OidcVerifier {
     pub fn new(settings: OidcSettings, leeway_seconds: u64) -> Self {
         let http = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::limited(3))
+            // The configured (or discovered) addresses are used as they are: a redirect could
+            // lead from https to plain http, where the keys could be replaced on the way.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("bac-metrics/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client's configuration is valid");
