@@ -197,6 +197,16 @@ pub enum UserCommand {
         #[arg(long = "password-stdin")]
         password_stdin: bool,
     },
+    /// Link a user to the subject (`sub`) the identity provider gives them, for
+    /// OIDC_USER_CLAIM=sub (docs/guides/identity-provider.md); --unlink removes it.
+    Link {
+        #[arg(long)]
+        email: String,
+        #[arg(long, required_unless_present = "unlink", conflicts_with = "unlink")]
+        subject: Option<String>,
+        #[arg(long)]
+        unlink: bool,
+    },
 }
 
 impl clap::ValueEnum for Role {
@@ -331,6 +341,30 @@ pub fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                     user.email,
                     user.role.as_db_str()
                 );
+                Ok(())
+            }
+            Command::User {
+                action:
+                    UserCommand::Link {
+                        email,
+                        subject,
+                        unlink: _,
+                    },
+            } => {
+                let linked = subject.is_some();
+                let user = organisation::link_external_subject(
+                    &environment.database,
+                    Actor::operator(),
+                    &email,
+                    subject,
+                )
+                .await
+                .map_err(for_operator)?;
+                if linked {
+                    println!("linked user {} ({}) to its subject", user.id, user.email);
+                } else {
+                    println!("unlinked user {} ({})", user.id, user.email);
+                }
                 Ok(())
             }
             Command::Token { email, ttl } => {

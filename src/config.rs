@@ -27,6 +27,16 @@
 //! | `REFRESH_TOKEN_TTL_SECONDS` | `1209600` | Lifetime of a refresh token and of a login session (14 days). |
 //! | `SESSION_MAX_LIFETIME_SECONDS` | `2592000` | Absolute lifetime of a login session (30 days): refreshing slides a session forward, never past this; then the user signs in again. |
 //! | `JWT_LEEWAY_SECONDS` | `10` | Clock skew allowed on `exp`/`nbf`/`iat` (at most 30). |
+//! | `OIDC_ISSUER` | unset | An OpenID Connect issuer (`https://login.microsoftonline.com/TENANT/v2.0`, `https://agency.okta.com/oauth2/default`, `https://sso.agency.gov/realms/staff`) whose RS256/ES256 access tokens are accepted as bearer tokens besides our own; its `iss` claim must equal this exactly. Unset: no identity provider. `https://` (plain `http` only to a loopback address). See `docs/guides/identity-provider.md`. |
+//! | `OIDC_AUDIENCE` | unset | Required with `OIDC_ISSUER`: the `aud` value the provider's tokens for this API carry (its application id or URI). |
+//! | `OIDC_JWKS_URL` | discovered | The provider's signing keys (JWKS). Unset: the `jwks_uri` of `{OIDC_ISSUER}/.well-known/openid-configuration`. |
+//! | `OIDC_USER_CLAIM` | `email` | Which claim names the `users` row: `email` (matched case-insensitively against the account's email; a token saying `email_verified: false` is refused) or `sub` (matched against the account's external subject, set with `bac-metrics user link --email E --subject S`). |
+//! | `OIDC_JWKS_CACHE_SECONDS` | `300` | How long fetched signing keys are used before they are fetched again. |
+//! | `OIDC_JWKS_REFETCH_SECONDS` | `30` | A token naming a key we do not hold (the provider rotated its keys) fetches the keys again at once, but at most once per this interval, so made-up key ids cannot cause a storm of fetches. |
+//! | `OIDC_ALGORITHMS` | `RS256,ES256` | Signature algorithms accepted from the provider (from RS256, RS384, RS512, PS256, ES256, ES384; never HS* or `none`). |
+//! | `OIDC_CLIENT_ID` | unset | This server's client id at the identity provider. Set: the web front's sign-in page offers "Sign in with `OIDC_PROVIDER_NAME`" (authorization code flow with PKCE, state and nonce; redirect URI `https://HOST/web/sign-in/callback`), and the ID token must be issued for this client. |
+//! | `OIDC_CLIENT_SECRET` | unset | The client secret, for providers that require one from a web application besides PKCE. |
+//! | `OIDC_PROVIDER_NAME` | `your agency account` | How the sign-in page names the provider ("Sign in with …"). |
 //! | `MAX_BODY_BYTES` | `1048576` | Largest GraphQL request body accepted. |
 //! | `GRAPHQL_MAX_DEPTH` | `16` | Deepest selection set accepted (GraphiQL's introspection needs 13). |
 //! | `GRAPHQL_TRUSTED_DOCUMENTS` | `off` | `allow-list`: only GraphQL documents an administrator registered (`bac-metrics documents add`) run, sent by hash or in full; anything else is refused with `PERSISTED_QUERY_NOT_ALLOWED` before it runs, and no automatic registration happens. `off`: any document runs, and automatic persisted queries (Apollo's protocol) are served. Introspection-only operations stay allowed in development. |
@@ -101,8 +111,10 @@ use chrono_tz::Tz;
 use secrecy::SecretString;
 use thiserror::Error;
 
+pub mod oidc;
 pub mod web;
 
+pub use oidc::{OidcSettings, UserClaim};
 pub use web::{CookieSecurity, CorsSettings, WebSettings};
 
 /// A configuration value that is present but unusable.
@@ -335,6 +347,8 @@ pub struct Config {
     /// Where customers reach the server (no trailing slash); see `PUBLIC_BASE_URL`.
     pub public_base_url: Option<String>,
     pub retention: RetentionSettings,
+    /// The external identity provider whose access tokens are accepted; `None`: none.
+    pub oidc: Option<OidcSettings>,
 }
 
 impl Config {
@@ -579,6 +593,7 @@ impl Config {
             survey_submissions_per_minute: positive(&get, "SURVEY_SUBMISSIONS_PER_MINUTE", 20)?
                 as u32,
             web: WebSettings::from_lookup(&get)?,
+            oidc: OidcSettings::from_lookup(&get)?,
             public_base_url: public_base_url(&get, environment)?,
             retention: RetentionSettings {
                 customer_contacts_days: days(&get, "RETENTION_CUSTOMER_CONTACTS_DAYS", 1095)?,

@@ -9,6 +9,10 @@
 //! by [`crate::auth::scope::authenticate_session_cookie`] on every request, like a bearer token:
 //! sign-out (`logout`), deactivation, a role change or expiry end it on the next request.
 //!
+//! Signing in with the identity provider ([`sign_in_with_provider`], after the web front's
+//! authorization-code exchange and the ID token's verification by `auth::oidc`) opens the same
+//! kind of session for the account the ID token names, with no password and no API session.
+//!
 //! Forms posted by a signed-in browser carry a synchronizer token derived from the cookie value
 //! ([`form_token`]): a page of ours can print it, another site cannot compute it.
 
@@ -25,11 +29,17 @@ use uuid::Uuid;
 
 use crate::{
     audit::{self, Actor, Entry},
-    auth::{scope::Principal, AuthService},
+    auth::{
+        jwt::TokenRejection,
+        oidc::{ExternalIdentity, ExternalRejection},
+        scope::Principal,
+        AuthService,
+    },
+    config::UserClaim,
     db::{
-        models::User,
-        schema::{refresh_tokens, session_cookies, sessions},
-        Database,
+        models::{NewSession, User},
+        schema::{refresh_tokens, session_cookies, sessions, users},
+        Database, Workload,
     },
     error::AppResult,
 };
@@ -124,6 +134,75 @@ pub async fn sign_in(
         expires_at,
         user,
     })
+}
+
+/// Opens a browser session of `lifetime` for the active account `identity` names (the ID token
+/// of a sign-in with the identity provider, already verified). `Ok(Err(_))`: no active account
+/// matches, which the caller shows like any refused sign-in.
+pub async fn sign_in_with_provider(
+    database: &Database,
+    identity: ExternalIdentity,
+    lifetime: Duration,
+    request_id: Option<String>,
+) -> AppResult<Result<BrowserSession, TokenRejection>> {
+    let token = new_token();
+    let token_hash = hash_token(&token);
+    let session_id = Uuid::now_v7();
+    let expires_at = Utc::now() + lifetime;
+    database
+        .for_workload(Workload::Authentication)
+        .transaction(move |connection| {
+            let query = users::table.select(User::as_select()).into_boxed();
+            let query = match identity.claim {
+                UserClaim::Email => query.filter(users::email.eq(&identity.value)),
+                UserClaim::Subject => query.filter(users::external_subject.eq(&identity.value)),
+            };
+            let Some(user) = query.first(connection).optional()? else {
+                return Ok(Err(TokenRejection::External(
+                    ExternalRejection::NoMatchingUser,
+                )));
+            };
+            if !user.active {
+                return Ok(Err(TokenRejection::Deactivated));
+            }
+            diesel::insert_into(sessions::table)
+                .values(NewSession {
+                    id: session_id,
+                    user_id: user.id,
+                    kind: "browser",
+                    expires_at,
+                })
+                .execute(connection)?;
+            diesel::insert_into(session_cookies::table)
+                .values((
+                    session_cookies::token_hash.eq(token_hash),
+                    session_cookies::session_id.eq(session_id),
+                    session_cookies::role.eq(user.role),
+                ))
+                .execute(connection)?;
+            audit::record(
+                connection,
+                Entry::new(
+                    Actor::user(user.id, user.role),
+                    "auth.browser_session_opened",
+                    "session",
+                )
+                .entity_id(session_id)
+                .after(json!({
+                    "user_id": user.id,
+                    "expires_at": expires_at,
+                    "signed_in_with": "identity_provider",
+                }))
+                .request_id(request_id),
+            )?;
+            Ok(Ok(BrowserSession {
+                token,
+                session_id,
+                expires_at,
+                user,
+            }))
+        })
+        .await
 }
 
 /// A new random cookie value: 256 bits, URL-safe.

@@ -49,6 +49,9 @@ pub enum TokenRejection {
     Deactivated,
     #[error("the access token is out of date; sign in again")]
     Stale,
+    /// A token of the external identity provider (`src/auth/oidc.rs`) that does not pass.
+    #[error("the identity provider's access token was refused: {0}")]
+    External(crate::auth::oidc::ExternalRejection),
 }
 
 impl TokenRejection {
@@ -62,6 +65,7 @@ impl TokenRejection {
             TokenRejection::SessionEnded => "session_ended",
             TokenRejection::Deactivated => "deactivated",
             TokenRejection::Stale => "stale",
+            TokenRejection::External(reason) => reason.code(),
         }
     }
 }
@@ -170,7 +174,7 @@ impl JwtKeys {
 
 /// Whether the token's header carries a `crit` member (or cannot be read at all: the decoder
 /// refuses those anyway).
-fn header_has_crit(token: &str) -> bool {
+pub(crate) fn header_has_crit(token: &str) -> bool {
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
     let Some(encoded) = token.split('.').next() else {
         return false;

@@ -3,6 +3,7 @@
 
 pub mod browser_session;
 pub mod jwt;
+pub mod oidc;
 pub mod password;
 pub mod pseudonym;
 pub mod refusals;

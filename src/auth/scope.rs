@@ -7,6 +7,12 @@
 //! session's budget. Resolvers never look at roles themselves: they ask
 //! [`Scope::authorize`] for an [`Action`], and list queries filter by [`Principal::record_scope`].
 //! The web front's session cookie becomes a [`Scope`] here too ([`authenticate_session_cookie`]).
+//!
+//! An access token of the external identity provider (`OIDC_ISSUER`; its header names a key id
+//! or an asymmetric algorithm, which ours never do) is verified by [`crate::auth::oidc`] instead,
+//! and names its user by email or subject. It has no session row: the user's row is read on
+//! every request instead, so deactivation and role changes take effect on the next request
+//! just the same, and the request budget is counted per user.
 
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -14,7 +20,12 @@ use uuid::Uuid;
 use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Timestamptz};
 
 use crate::{
-    auth::{jwt::TokenRejection, AuthService},
+    auth::{
+        jwt::TokenRejection,
+        oidc::{ExternalRejection, OidcVerifier},
+        AuthService,
+    },
+    config::UserClaim,
     db::{
         enums::Role,
         schema::{caller_writes, session_cookies, sessions, users},
@@ -631,6 +642,11 @@ async fn verify_bearer(
     else {
         return Ok(Scope::Refused(TokenRejection::Invalid));
     };
+    if let Some(oidc) = auth.oidc() {
+        if OidcVerifier::claims_token(token) {
+            return verify_external(auth, oidc, database, token).await;
+        }
+    }
     let claims = match auth.keys().verify(token) {
         Ok(claims) => claims,
         Err(rejection) => return Ok(Scope::Refused(rejection)),
@@ -695,6 +711,111 @@ async fn verify_bearer(
         })
     };
     Ok(scope)
+}
+
+/// What the database says about the user an identity provider's token names, and that user's
+/// request count in the current minute.
+#[derive(QueryableByName)]
+struct ExternalUserCheck {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    role: Option<Role>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    org_unit_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    active: Option<bool>,
+    #[diesel(sql_type = Integer)]
+    hits: i32,
+    #[diesel(sql_type = Double)]
+    resets_in: f64,
+    /// See [`Principal::write_floor`].
+    #[diesel(sql_type = BigInt)]
+    write_floor: i64,
+}
+
+/// The identity provider's token: verified against the provider's keys, then its user looked
+/// up by email (case-insensitively: emails are stored in lower case) or by linked subject, in
+/// one statement that also counts the request against a per-identity budget. The role is the
+/// `users` row's, never a claim of the token.
+async fn verify_external(
+    auth: &AuthService,
+    oidc: &OidcVerifier,
+    database: &Database,
+    token: &str,
+) -> AppResult<Scope> {
+    let identity = match oidc.verify(token).await {
+        Ok(Ok(identity)) => identity,
+        Ok(Err(rejection)) => return Ok(Scope::Refused(rejection)),
+        Err(unavailable) => {
+            tracing::warn!(problem = %unavailable, "an identity provider token could not be checked");
+            return Err(AppError::unavailable(
+                "the identity provider's signing keys cannot be fetched at the moment; try again shortly",
+                oidc.settings().jwks_refetch_interval,
+            ));
+        }
+    };
+    let column = match identity.claim {
+        UserClaim::Email => "email",
+        UserClaim::Subject => "external_subject",
+    };
+    // The counter key is a digest: the rate-limit table holds no email addresses.
+    let digest: [u8; 16] = {
+        use sha2::{Digest, Sha256};
+        let full = Sha256::digest(format!("{column}\n{}", identity.value).as_bytes());
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&full[..16]);
+        digest
+    };
+    let budget_key = format!("external:{}", hex::encode(digest));
+    let session_id = uuid::Builder::from_custom_bytes(digest).into_uuid();
+    let budget_sql = crate::admission::rate_limit::window_upsert_sql(2, 3);
+    let value = identity.value.clone();
+    let check: ExternalUserCheck = database
+        .for_workload(Workload::Authentication)
+        .run(move |connection| {
+            Ok(diesel::sql_query(format!(
+                "WITH budget AS ({budget_sql}) \
+                 SELECT u.id, u.role, u.org_unit_id, u.active, budget.hits, budget.resets_in, \
+                        coalesce((SELECT w.lsn FROM caller_writes w WHERE w.user_id = u.id), 0) \
+                          AS write_floor \
+                   FROM budget LEFT JOIN users u ON u.{column} = $1"
+            ))
+            .bind::<Text, _>(value)
+            .bind::<Text, _>(budget_key)
+            .bind::<BigInt, _>(SESSION_BUDGET_WINDOW_SECONDS)
+            .get_result(connection)?)
+        })
+        .await?;
+    let (Some(user_id), Some(role), Some(org_unit_id), Some(active)) =
+        (check.id, check.role, check.org_unit_id, check.active)
+    else {
+        return Ok(Scope::Refused(TokenRejection::External(
+            ExternalRejection::NoMatchingUser,
+        )));
+    };
+    if !active {
+        return Ok(Scope::Refused(TokenRejection::Deactivated));
+    }
+    crate::admission::rate_limit::WindowCount {
+        hits: check.hits,
+        resets_in: check.resets_in,
+    }
+    .enforce(auth.requests_per_minute_per_session(), "session", || {
+        format!(
+            "this account has made more than {} requests this minute; slow down",
+            auth.requests_per_minute_per_session()
+        )
+    })?;
+    Ok(Scope::Authenticated(Principal {
+        user_id,
+        role,
+        org_unit_id,
+        // Names no `sessions` row: a stable id per identity (its budget key), so `logout`
+        // finds nothing to end and says so.
+        session_id,
+        write_floor: check.write_floor,
+    }))
 }
 
 /// What the database says about a web front session cookie.

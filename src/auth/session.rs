@@ -21,6 +21,7 @@ use crate::{
     audit::{self, Actor, Entry},
     auth::{
         jwt::{JwtKeys, MintedToken},
+        oidc::OidcVerifier,
         password::PasswordHasher,
         refusals::Refusals,
         scope::Principal,
@@ -57,6 +58,8 @@ pub struct AuthService {
     password_checks: Arc<Semaphore>,
     refusals: Arc<Refusals>,
     requests_per_minute_per_session: u32,
+    /// The external identity provider's verifier, when `OIDC_ISSUER` is set.
+    oidc: Option<Arc<OidcVerifier>>,
 }
 
 /// How long a sign-in may wait for a password check before `RATE_LIMITED`.
@@ -79,7 +82,15 @@ impl AuthService {
             )),
             refusals: Arc::new(Refusals::default()),
             requests_per_minute_per_session: config.admission.requests_per_minute_per_session,
+            oidc: config.oidc.clone().map(|settings| {
+                Arc::new(OidcVerifier::new(settings, config.tokens.leeway_seconds))
+            }),
         }
+    }
+
+    /// The external identity provider's verifier, if one is configured.
+    pub fn oidc(&self) -> Option<&Arc<OidcVerifier>> {
+        self.oidc.as_ref()
     }
 
     /// The counters of refused credentials.
@@ -328,7 +339,8 @@ impl AuthService {
         }
     }
 
-    /// Ends the caller's session: its access and refresh tokens stop working at once.
+    /// Ends the caller's session: its access and refresh tokens stop working at once. A caller
+    /// with the identity provider's token has no session here to end (`BAD_USER_INPUT`).
     pub async fn logout(
         &self,
         database: &Database,
@@ -339,13 +351,19 @@ impl AuthService {
         database
             .for_workload(Workload::Authentication)
             .transaction(move |connection| {
-                diesel::update(sessions::table.find(principal.session_id))
+                let ended = diesel::update(sessions::table.find(principal.session_id))
                     .filter(sessions::revoked_at.is_null())
                     .set((
                         sessions::revoked_at.eq(Some(Utc::now())),
                         sessions::revoked_reason.eq("logout"),
                     ))
                     .execute(connection)?;
+                if ended == 0 {
+                    return Err(AppError::invalid(
+                        "there is no open session to end: an access token from the identity \
+                         provider has no session here (sign out at the identity provider)",
+                    ));
+                }
                 audit::record(
                     connection,
                     Entry::new(

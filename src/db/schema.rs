@@ -277,6 +277,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        external_subject -> Nullable<Text>,
     }
 }
 

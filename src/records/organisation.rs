@@ -372,6 +372,62 @@ pub async fn deactivate_user(
         .await
 }
 
+/// Links a user to the subject (`sub` claim) the external identity provider gives them, or
+/// unlinks them (`subject` `None`), for `OIDC_USER_CLAIM=sub` (`bac-metrics user link`). A
+/// subject already linked to another account is a `CONFLICT`. Audited with the user's id only:
+/// the subject is the provider's identifier of a person.
+pub async fn link_external_subject(
+    database: &Database,
+    actor: Actor,
+    email: &str,
+    subject: Option<String>,
+) -> AppResult<User> {
+    if let Some(subject) = &subject {
+        if subject.is_empty() || subject.len() > 255 || subject.trim() != subject {
+            return Err(AppError::bad_input(
+                "--subject",
+                "a subject is 1 to 255 characters without surrounding spaces",
+            ));
+        }
+    }
+    let email = email.trim().to_lowercase();
+    database
+        .transaction(move |connection| {
+            let before: User = users::table
+                .filter(users::email.eq(&email))
+                .select(User::as_select())
+                .for_update()
+                .first(connection)
+                .optional()?
+                .ok_or_else(|| AppError::NotFound(format!("no user with email {email}")))?;
+            if let Some(subject) = &subject {
+                let taken: i64 = users::table
+                    .filter(users::external_subject.eq(subject))
+                    .filter(users::id.ne(before.id))
+                    .count()
+                    .get_result(connection)?;
+                if taken > 0 {
+                    return Err(AppError::Conflict(
+                        "that subject is already linked to another account".into(),
+                    ));
+                }
+            }
+            let user: User = diesel::update(users::table.find(before.id))
+                .set(users::external_subject.eq(&subject))
+                .returning(User::as_returning())
+                .get_result(connection)?;
+            audit::record(
+                connection,
+                Entry::new(actor, "user.link_external_subject", "user")
+                    .entity_id(before.id)
+                    .before(json!({ "linked": before.external_subject.is_some() }))
+                    .after(json!({ "linked": subject.is_some() })),
+            )?;
+            Ok(user)
+        })
+        .await
+}
+
 /// Creates an org unit (`createOrgUnit`) under its parent, or as a new root. The code must be
 /// new: a taken one — also by a concurrent request — is a `CONFLICT`. The caller has authorized
 /// `actor`.

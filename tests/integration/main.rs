@@ -9,6 +9,7 @@ mod authorization;
 mod cli_and_demo;
 mod cors;
 mod graphql_http;
+mod identity_provider;
 mod import;
 mod metrics;
 mod observability;

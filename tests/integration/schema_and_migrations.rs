@@ -43,7 +43,7 @@ fn migrations_go_up_down_and_up_again() {
         .unwrap()
         .filter(|entry| entry.as_ref().unwrap().path().is_dir())
         .count();
-    assert_eq!(on_disk, 13);
+    assert_eq!(on_disk, 14);
     let applied = run_migrations(&mut connection).unwrap();
     assert_eq!(applied.len(), on_disk);
     // 15 record tables (legal holds among them), 3 metric tables (settings and two rollups), 2

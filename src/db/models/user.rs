@@ -19,6 +19,8 @@ pub struct User {
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The identity provider's subject for this account (`OIDC_USER_CLAIM=sub`), if linked.
+    pub external_subject: Option<String>,
 }
 
 /// A user to create.

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `GET /web/sign-in` | the sign-in form (email and password) |
 //! | `POST /web/sign-in` | checks the password through `AuthService::login`, sets the session cookie, goes to `next` or the index |
+//! | `GET /web/sign-in/provider`, `GET /web/sign-in/callback` | signing in with the identity provider instead (`OIDC_CLIENT_ID`; `provider.rs`) |
 //! | `GET /web/` | the fiscal quarters with data, each with its printable report and CSV |
 //! | `POST /web/sign-out` | ends the session (like the `logout` mutation) and clears the cookie |
 //! | `GET /reports/oversight`, `GET /export/oversight-report.csv` | also accept the cookie (`http/reports.rs`) |
@@ -25,6 +26,7 @@
 //! a synchronizer token derived from the session cookie.
 
 pub mod pages;
+pub mod provider;
 pub mod quarters;
 
 use actix_web::{
@@ -58,6 +60,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/web/", web::get().to(index))
         .route("/web/sign-in", web::get().to(sign_in_form))
         .route("/web/sign-in", web::post().to(sign_in))
+        .route("/web/sign-in/provider", web::get().to(provider::start))
+        .route("/web/sign-in/callback", web::get().to(provider::callback))
         .route("/web/sign-out", web::post().to(sign_out));
 }
 
@@ -493,8 +497,15 @@ fn sign_in_page(
 ) -> HttpResponse {
     let names = cookie_names(request, state);
     let csrf = browser_session::new_token();
+    let provider = state
+        .config
+        .oidc
+        .as_ref()
+        .filter(|oidc| oidc.client_id.is_some())
+        .map(|oidc| oidc.provider_name.as_str());
     let html = pages::sign_in(&SignInForm {
         csrf: &csrf,
+        provider,
         ..form
     });
     let mut response = page(status, html);

@@ -178,6 +178,8 @@ pub struct SignInForm<'a> {
     pub csrf: &'a str,
     /// Where to go after signing in (already checked to be a local path).
     pub next: Option<&'a str>,
+    /// The identity provider's name, when signing in there is offered (`OIDC_CLIENT_ID`).
+    pub provider: Option<&'a str>,
 }
 
 /// `GET /web/sign-in` and a failed attempt.
@@ -203,11 +205,29 @@ pub fn sign_in(form: &SignInForm) -> String {
             escape_html(notice)
         ));
     }
+    let how = match form.provider {
+        Some(provider) => format!(
+            "Sign in with your program staff account — your password, or {} — to read the quarterly oversight reports.",
+            escape_html(provider)
+        ),
+        None => "Sign in with your program staff account to read the quarterly oversight reports.".to_owned(),
+    };
     main.push_str(&format!(
-        "<p class=\"lead\">Sign in with your program staff account to read the quarterly oversight reports. \
-         Reports are open to the {roles} roles.</p>\n",
+        "<p class=\"lead\">{how} Reports are open to the {roles} roles.</p>\n",
         roles = report_roles()
     ));
+    if let Some(provider) = form.provider {
+        let next = form
+            .next
+            .map(|next| format!("?next={}", super::percent_encode(next)))
+            .unwrap_or_default();
+        main.push_str(&format!(
+            "<p><a class=\"button\" href=\"/web/sign-in/provider{next}\">Sign in with {}</a></p>\n\
+             <h2>Or sign in with your password</h2>\n",
+            escape_html(provider),
+            next = escape_html(&next),
+        ));
+    }
     let (invalid, described, inline_error) = match form.error {
         Some(error) => (
             " aria-invalid=\"true\"",
