@@ -387,7 +387,58 @@ fn lane_series(database: &Database) -> Vec<prometheus::proto::MetricFamily> {
     registry
         .register(Box::new(up))
         .expect("series names are unique");
+    if database.has_replicas() {
+        replica_series(&registry, database);
+    }
     registry.gather()
+}
+
+/// Which database answered (with read replicas configured): reads served by the primary and by
+/// each replica, and each replica's lag and whether it is serving now.
+fn replica_series(registry: &Registry, database: &Database) {
+    let reads = IntCounterVec::new(
+        Opts::new(
+            "bac_db_reads_total",
+            "Reads routed to each database since start (`primary`, `replica-1`, …): the primary also counts reads a skipped replica would have served.",
+        ),
+        &["database"],
+    )
+    .expect("a valid series");
+    let lag = IntGaugeVec::new(
+        Opts::new(
+            "bac_db_replica_lag_milliseconds",
+            "The replica's replay lag at its last probe.",
+        ),
+        &["database"],
+    )
+    .expect("a valid series");
+    let serving = IntGaugeVec::new(
+        Opts::new(
+            "bac_db_replica_serving",
+            "1 while the replica serves reads; 0 while it is down, lagging past REPLICA_MAX_LAG_MS or not probed yet.",
+        ),
+        &["database"],
+    )
+    .expect("a valid series");
+    reads
+        .with_label_values(&["primary"])
+        .inc_by(database.primary_served());
+    for replica in database.replica_statuses() {
+        let name = [replica.name.as_str()];
+        reads.with_label_values(&name).inc_by(replica.served);
+        lag.with_label_values(&name)
+            .set(i64::try_from(replica.lag_ms).unwrap_or(i64::MAX));
+        serving
+            .with_label_values(&name)
+            .set(i64::from(replica.state == "serving"));
+    }
+    for series in [
+        Box::new(reads) as Box<dyn prometheus::core::Collector>,
+        Box::new(lag),
+        Box::new(serving),
+    ] {
+        registry.register(series).expect("series names are unique");
+    }
 }
 
 /// Every series in the Prometheus text format, with `database`'s lanes read now.

@@ -122,6 +122,7 @@ async fn two_instances_over_a_primary_and_a_streaming_replica() {
         ("DATABASE_PROBE_INTERVAL_MS", "100"),
         ("DATABASE_CHECKOUT_TIMEOUT_MS", "1000"),
         ("REQUESTS_PER_MINUTE_PER_SESSION", "10"),
+        ("METRICS_BIND", "127.0.0.1:0"),
     ];
     let a = TestApp::spawn_on(primary_url.clone(), &variables).await;
     let b = TestApp::spawn_on(primary_url.clone(), &variables).await;
@@ -267,6 +268,26 @@ async fn two_instances_over_a_primary_and_a_streaming_replica() {
         "{body}"
     );
     assert!(body["primaryServed"].as_u64().unwrap() > 0, "{body}");
+    // And for Prometheus, on the metrics listener.
+    let scrape = a
+        .client
+        .get(format!("{}/metrics", a.metrics_address.as_ref().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |series: &str| -> f64 {
+        scrape
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{series}` in the scrape:\n{scrape}"))
+    };
+    assert!(value("bac_db_reads_total{database=\"replica-1\"}") > 0.0);
+    assert!(value("bac_db_reads_total{database=\"primary\"}") > 0.0);
+    assert_eq!(value("bac_db_replica_serving{database=\"replica-1\"}"), 1.0);
+    assert!(value("bac_db_replica_lag_milliseconds{database=\"replica-1\"}") >= 0.0);
 
     drop((a, b));
     tokio::task::spawn_blocking(move || {
