@@ -214,6 +214,10 @@ impl TestApp {
             schema,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // Under the server's 5 s keep-alive: a connection idle that long may be closing
+                // on the server's side just as the client reuses it (an `IncompleteMessage`
+                // seen once on a loaded machine), so the client drops idle ones first.
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .build()
                 .unwrap(),
         }
