@@ -159,14 +159,17 @@ def post(url, query, headers):
 bac_headers = {"Authorization": f"Bearer {token}"}
 
 today = datetime.datetime.now(zoneinfo.ZoneInfo(reporting_tz)).date()
-yesterday = today - datetime.timedelta(days=1)
-m730_from = yesterday - datetime.timedelta(days=729)
+# The seed's 730 days (by default the 730 before the day it ran), so that the peer's grouping of the
+# whole table covers exactly the same days.
+m730_from = datetime.date.fromisoformat(psql(
+    f"SELECT (min(started_at) AT TIME ZONE '{reporting_tz}')::date FROM interactions;", "-At").strip())
+m730_to = m730_from + datetime.timedelta(days=729)
 a_to = today.replace(day=1) - datetime.timedelta(days=1)
 a_from = (a_to.replace(day=1) - datetime.timedelta(days=334)).replace(day=1)
 
 BAC = {
     "m730": '{ metrics(query: { metrics: [INTERACTIONS, AVERAGE_SPEED_OF_ANSWER, AVERAGE_HANDLE_TIME], '
-            f'from: "{m730_from}", to: "{yesterday}", granularity: DAY, groupBy: [CHANNEL] }}) '
+            f'from: "{m730_from}", to: "{m730_to}", granularity: DAY, groupBy: [CHANNEL] }}) '
             '{ rows { periodLabel channel values { metric value numerator denominator } } } }',
     "m12": '{ metrics(query: { metrics: [INTERACTIONS, ABANDONMENT_RATE, AVERAGE_SPEED_OF_ANSWER, '
            'SERVICE_LEVEL, AVERAGE_HANDLE_TIME, FIRST_CONTACT_RESOLUTION, CSAT, SURVEY_RESPONSE_RATE], '
@@ -215,6 +218,8 @@ def wrk(name, url, query, headers, clients):
     result = {"rps": requests / (duration / 1e6), "p50_ms": p50 / 1000, "p99_ms": p99 / 1000,
               "requests": requests, "non2xx": non2xx, "socket_errors": socket_errors}
     log(f"{name}: {result}")
+    if not requests:
+        sys.exit(f"{name}: no request finished within {seconds} s; give a longer SECONDS_PER_RUN")
     if non2xx or socket_errors:
         sys.exit(f"{name}: {non2xx} non-2xx answers, {socket_errors} socket errors\n{output}")
     return result
@@ -237,16 +242,17 @@ def pgbench(name, sql, clients):
     log(f"{name}: {tps:.1f} tps, latency average {latency:.2f} ms")
     return {"rps": tps, "avg_ms": latency}
 
-def peak_rss_mb(pid):
-    """VmHWM of the process and of its descendants, in MB."""
+def peak_rss_mb(pid, descendants):
+    """VmHWM of the process (and of its descendants), in MB."""
     total, pids = 0, [pid]
     while pids:
         current = pids.pop()
         try:
             with open(f"/proc/{current}/status") as f:
                 total += int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
-            with open(f"/proc/{current}/task/{current}/children") as f:
-                pids += f.read().split()
+            if descendants:
+                with open(f"/proc/{current}/task/{current}/children") as f:
+                    pids += f.read().split()
         except FileNotFoundError:
             pass
     return total / 1024
@@ -288,7 +294,8 @@ results["bac_m12"] = wrk("bac_m12", bac_url, BAC["m12"], bac_headers, 8)
 for clients in (1, 8, 32):
     results[f"bac_page_{clients}"] = wrk(f"bac_page_{clients}", bac_url, BAC["page"], bac_headers, clients)
 post(bac_url, BAC["page"], bac_headers)
-bac_rss = peak_rss_mb(int(server))
+# Not its children: the one it has is a shell watching that the cluster stops with it.
+bac_rss = peak_rss_mb(int(server), False)
 
 log("pgbench")
 results["sql_m730"] = pgbench("sql_m730", captured["m730"], 1)
@@ -307,6 +314,8 @@ for _ in range(120):
         time.sleep(1)
 peer_groups = post(peer_url, PEER["m730"], {})["allInteractions"]["groupedAggregates"]
 rows["peer_m730"] = len(peer_groups)
+if rows["peer_m730"] != rows["m730"]:
+    log(f"warning: {rows['m730']} rows from bac-metrics but {rows['peer_m730']} groups from the peer for 730 days")
 peer_page = post(peer_url, PEER["page"], {})["allInteractions"]["nodes"]
 rows["peer_page"] = len(peer_page)
 bac_ids = sorted(int(e["node"]["id"]) for e in page)
@@ -316,7 +325,7 @@ if sorted(int(n["id"]) for n in peer_page) != bac_ids or \
 results["peer_m730"] = wrk("peer_m730", peer_url, PEER["m730"], {}, 1)
 for clients in (1, 8, 32):
     results[f"peer_page_{clients}"] = wrk(f"peer_page_{clients}", peer_url, PEER["page"], {}, clients)
-peer_rss = peak_rss_mb(int(peer))
+peer_rss = peak_rss_mb(int(peer), True)
 
 r = results
 def rps(key):
