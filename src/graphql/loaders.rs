@@ -10,7 +10,7 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache, Loader},
     Lookahead,
 };
-use diesel::prelude::*;
+use diesel::{pg::PgConnection, prelude::*};
 
 use crate::db::{
     models::{Customer, Interaction, OrgUnit, SurveyResponse, Topic, TrainingCourse, User},
@@ -20,12 +20,23 @@ use crate::db::{
     Database,
 };
 
-/// Declares a loader of rows by their `i64` primary key.
+/// Declares a loader of rows by their `i64` primary key, with the blocking `fetch` it and
+/// the page prefetches share.
 macro_rules! by_id_loader {
     ($(#[$meta:meta])* $loader:ident, $model:ty, $table:ident) => {
         $(#[$meta])*
         pub struct $loader {
             database: Database,
+        }
+
+        impl $loader {
+            /// The rows with these ids, in one statement.
+            pub fn fetch(connection: &mut PgConnection, keys: Vec<i64>) -> QueryResult<Vec<$model>> {
+                $table::table
+                    .filter($table::id.eq_any(keys))
+                    .select(<$model>::as_select())
+                    .load(connection)
+            }
         }
 
         impl Loader<i64> for $loader {
@@ -34,14 +45,9 @@ macro_rules! by_id_loader {
 
             async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, $model>, Self::Error> {
                 let keys = keys.to_vec();
-                let rows: Vec<$model> = self
+                let rows = self
                     .database
-                    .run(move |connection| {
-                        Ok($table::table
-                            .filter($table::id.eq_any(keys))
-                            .select(<$model>::as_select())
-                            .load(connection)?)
-                    })
+                    .run(move |connection| Ok(Self::fetch(connection, keys)?))
                     .await?;
                 Ok(rows.into_iter().map(|row| (row.id, row)).collect())
             }
@@ -55,27 +61,31 @@ pub struct OrgUnitLoader {
     database: Database,
 }
 
+impl OrgUnitLoader {
+    /// The units with these ids and every unit on their paths to the root, in one statement.
+    pub fn fetch(connection: &mut PgConnection, keys: Vec<i64>) -> QueryResult<Vec<OrgUnit>> {
+        org_units::table
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "org_units.id IN (SELECT unnest(ancestor.path) FROM org_units ancestor WHERE ancestor.id = ANY(",
+                )
+                .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(keys)
+                .sql("))"),
+            )
+            .select(OrgUnit::as_select())
+            .load(connection)
+    }
+}
+
 impl Loader<i64> for OrgUnitLoader {
     type Value = OrgUnit;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, OrgUnit>, Self::Error> {
         let keys = keys.to_vec();
-        let rows: Vec<OrgUnit> = self
+        let rows = self
             .database
-            .run(move |connection| {
-                // One statement: the units asked for and every unit on their paths to the root.
-                Ok(org_units::table
-                    .filter(
-                        diesel::dsl::sql::<diesel::sql_types::Bool>(
-                            "org_units.id IN (SELECT unnest(ancestor.path) FROM org_units ancestor WHERE ancestor.id = ANY(",
-                        )
-                        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(keys)
-                        .sql("))"),
-                    )
-                    .select(OrgUnit::as_select())
-                    .load(connection)?)
-            })
+            .run(move |connection| Ok(Self::fetch(connection, keys)?))
             .await?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
@@ -106,32 +116,37 @@ pub struct ResponsesByInteractionLoader {
     database: Database,
 }
 
+impl ResponsesByInteractionLoader {
+    /// The responses of these interactions, oldest first, with an entry (maybe empty) for every
+    /// key, so "no responses" is cached too. One statement.
+    pub fn fetch(
+        connection: &mut PgConnection,
+        keys: Vec<i64>,
+    ) -> QueryResult<HashMap<i64, Vec<SurveyResponse>>> {
+        let mut grouped: HashMap<i64, Vec<SurveyResponse>> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
+        let rows: Vec<SurveyResponse> = survey_responses::table
+            .filter(survey_responses::interaction_id.eq_any(keys))
+            .order((survey_responses::submitted_at, survey_responses::id))
+            .select(SurveyResponse::as_select())
+            .load(connection)?;
+        for row in rows {
+            grouped.entry(row.interaction_id).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
 impl Loader<i64> for ResponsesByInteractionLoader {
     type Value = Vec<SurveyResponse>;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Vec<SurveyResponse>>, Self::Error> {
-        let keys_requested = keys.to_vec();
         let keys = keys.to_vec();
-        let rows: Vec<SurveyResponse> = self
+        Ok(self
             .database
-            .run(move |connection| {
-                Ok(survey_responses::table
-                    .filter(survey_responses::interaction_id.eq_any(keys))
-                    .order((survey_responses::submitted_at, survey_responses::id))
-                    .select(SurveyResponse::as_select())
-                    .load(connection)?)
-            })
-            .await?;
-        // Every key gets an entry, empty or not, so "no responses" is cached too.
-        let mut grouped: HashMap<i64, Vec<SurveyResponse>> = keys_requested
-            .iter()
-            .map(|key| (*key, Vec::new()))
-            .collect();
-        for row in rows {
-            grouped.entry(row.interaction_id).or_default().push(row);
-        }
-        Ok(grouped)
+            .run(move |connection| Ok(Self::fetch(connection, keys)?))
+            .await?)
     }
 }
 
@@ -180,70 +195,117 @@ impl Loaders {
         }
     }
 
-    /// Loads everything a page of interactions will ask for, one batch per relation, before
-    /// the fields resolve: the statement count of a page is then fixed by the selection, not
-    /// by the page size or by when each row's fields happen to be polled.
-    pub async fn prefetch_for_interactions(
-        &self,
-        rows: &[Interaction],
-        node: Lookahead<'_>,
-    ) -> Result<(), async_graphql::Error> {
-        let wants = |name: &str| node.field(name).exists();
-        // The page's own rows answer `surveyResponses { interaction }` without a query.
-        self.interactions
-            .feed_many(rows.iter().map(|row| (row.id, row.clone())))
-            .await;
-        let ids = |pick: fn(&Interaction) -> Option<i64>| -> Vec<i64> {
-            rows.iter().filter_map(pick).collect()
-        };
-        let agent_ids = if wants("agent") {
-            ids(|row| row.agent_id)
-        } else {
-            Vec::new()
-        };
-        let topic_ids = if wants("topic") {
-            ids(|row| row.topic_id)
-        } else {
-            Vec::new()
-        };
-        let customer_ids = if wants("customer") || wants("customerKey") {
-            ids(|row| row.customer_id)
-        } else {
-            Vec::new()
-        };
-        let interaction_ids = if wants("surveyResponses") {
-            ids(|row| Some(row.id))
-        } else {
-            Vec::new()
-        };
-        let (agents, _, _, _) = futures_util::try_join!(
-            load_if_any(&self.users, agent_ids),
-            load_if_any(&self.topics, topic_ids),
-            load_if_any(&self.customers, customer_ids),
-            load_if_any(&self.responses_by_interaction, interaction_ids),
-        )?;
-        let mut unit_ids = if wants("orgUnit") {
-            ids(|row| Some(row.org_unit_id))
-        } else {
-            Vec::new()
-        };
-        if node.field("agent").field("orgUnit").exists() {
-            unit_ids.extend(agents.values().map(|agent| agent.org_unit_id));
+    /// Puts what [`InteractionRelations::fetch`] loaded for a page of interactions into the
+    /// request's caches, so the page's nested fields resolve without another query.
+    pub async fn feed_interaction_page(&self, rows: &[Interaction], related: RelatedRows) {
+        if related.feed_page_rows {
+            // The page's own rows answer `surveyResponses { interaction }` without a query.
+            self.interactions
+                .feed_many(rows.iter().map(|row| (row.id, row.clone())))
+                .await;
         }
-        load_if_any(&self.org_units, unit_ids).await?;
-        Ok(())
+        self.users
+            .feed_many(related.users.into_iter().map(|row| (row.id, row)))
+            .await;
+        self.topics
+            .feed_many(related.topics.into_iter().map(|row| (row.id, row)))
+            .await;
+        self.customers
+            .feed_many(related.customers.into_iter().map(|row| (row.id, row)))
+            .await;
+        self.responses_by_interaction
+            .feed_many(related.responses)
+            .await;
+        self.org_units
+            .feed_many(related.org_units.into_iter().map(|row| (row.id, row)))
+            .await;
     }
 }
 
-/// One batch for `keys` (deduplicated), or nothing at all when there are none.
-async fn load_if_any<T: Loader<i64, Error = async_graphql::Error>>(
-    loader: &CachedLoader<T>,
-    mut keys: Vec<i64>,
-) -> Result<HashMap<i64, T::Value>, async_graphql::Error> {
-    keys.sort_unstable();
-    keys.dedup();
-    if keys.is_empty() {
-        return Ok(HashMap::new());
+/// Which relations of a page of interactions its selection asks for, decided from the
+/// look-ahead before the page is read, so the page and everything its fields need are read in
+/// one trip to the database: one statement per relation asked for, whatever the page size.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InteractionRelations {
+    agent: bool,
+    agent_org_unit: bool,
+    org_unit: bool,
+    topic: bool,
+    customer: bool,
+    survey_responses: bool,
+}
+
+/// The related rows of one page, as [`InteractionRelations::fetch`] read them.
+#[derive(Default)]
+pub struct RelatedRows {
+    feed_page_rows: bool,
+    users: Vec<User>,
+    topics: Vec<Topic>,
+    customers: Vec<Customer>,
+    responses: HashMap<i64, Vec<SurveyResponse>>,
+    org_units: Vec<OrgUnit>,
+}
+
+impl InteractionRelations {
+    /// The relations `node` (the selection of an interaction) asks for. Agents are left out
+    /// when `may_identify_agents` is false: their fields answer null for such callers anyway.
+    pub fn wanted(node: Lookahead<'_>, may_identify_agents: bool) -> Self {
+        let wants = |name: &str| node.field(name).exists();
+        Self {
+            agent: may_identify_agents && wants("agent"),
+            agent_org_unit: may_identify_agents && node.field("agent").field("orgUnit").exists(),
+            org_unit: wants("orgUnit"),
+            topic: wants("topic"),
+            customer: wants("customer") || wants("customerKey"),
+            survey_responses: wants("surveyResponses"),
+        }
     }
-    loader.load_many(keys).await
+
+    /// Reads the related rows of `rows` on the connection the page was read on. Blocking:
+    /// call it inside the page's `db.run`.
+    pub fn fetch(
+        self,
+        connection: &mut PgConnection,
+        rows: &[Interaction],
+    ) -> QueryResult<RelatedRows> {
+        let ids = |wanted: bool, pick: fn(&Interaction) -> Option<i64>| -> Vec<i64> {
+            if !wanted {
+                return Vec::new();
+            }
+            let mut ids: Vec<i64> = rows.iter().filter_map(pick).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let mut related = RelatedRows {
+            feed_page_rows: self.survey_responses,
+            ..RelatedRows::default()
+        };
+        let agent_ids = ids(self.agent, |row| row.agent_id);
+        if !agent_ids.is_empty() {
+            related.users = UserLoader::fetch(connection, agent_ids)?;
+        }
+        let topic_ids = ids(self.topic, |row| row.topic_id);
+        if !topic_ids.is_empty() {
+            related.topics = TopicLoader::fetch(connection, topic_ids)?;
+        }
+        let customer_ids = ids(self.customer, |row| row.customer_id);
+        if !customer_ids.is_empty() {
+            related.customers = CustomerLoader::fetch(connection, customer_ids)?;
+        }
+        let interaction_ids = ids(self.survey_responses, |row| Some(row.id));
+        if !interaction_ids.is_empty() {
+            related.responses = ResponsesByInteractionLoader::fetch(connection, interaction_ids)?;
+        }
+        let mut unit_ids = ids(self.org_unit, |row| Some(row.org_unit_id));
+        if self.agent_org_unit {
+            unit_ids.extend(related.users.iter().map(|agent| agent.org_unit_id));
+            unit_ids.sort_unstable();
+            unit_ids.dedup();
+        }
+        if !unit_ids.is_empty() {
+            related.org_units = OrgUnitLoader::fetch(connection, unit_ids)?;
+        }
+        Ok(related)
+    }
 }

@@ -17,6 +17,7 @@ use crate::{
         connection::{KeysetConnection, PageRequest},
         context::ContextExt,
         filters::{local_date_range, org_unit_subtrees, parse_id, parse_ids, topic_ids},
+        loaders::InteractionRelations,
         records::types::{CustomerType, InteractionType, SurveyInvitationType, SurveyResponseType},
         scalars::Date,
     },
@@ -179,9 +180,15 @@ impl RecordsQuery {
         check_agent_filter(ctx, &filter)?;
         let page = PageRequest::<TimeKey>::new(first, after, last, before)?;
         let want_total = ctx.look_ahead().field("totalCount").exists();
+        let relations = InteractionRelations::wanted(
+            ctx.look_ahead().field("edges").field("node"),
+            ctx.scope().authorize(Action::IdentifyAgents).is_ok(),
+        );
         let zone = ctx.services().config.reporting.time_zone;
         let query_page = page.clone();
-        let (rows, total) = ctx
+        // One trip to the database: the page, its count if asked for, and the related rows
+        // its fields will show.
+        let (rows, total, related) = ctx
             .database()
             .run(move |connection| {
                 let resolved = ResolvedInteractionFilter::resolve(connection, filter, zone)?;
@@ -205,12 +212,11 @@ impl RecordsQuery {
                 } else {
                     0
                 };
-                Ok((rows, total))
+                let related = relations.fetch(connection, &rows)?;
+                Ok((rows, total, related))
             })
             .await?;
-        ctx.loaders()
-            .prefetch_for_interactions(&rows, ctx.look_ahead().field("edges").field("node"))
-            .await?;
+        ctx.loaders().feed_interaction_page(&rows, related).await;
         Ok(page.into_connection(rows, total, |row| (row.started_at, row.id), InteractionType))
     }
 
