@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: measured in BENCHMARKS.md (issue 15), the record
+/// page's profile was a quarter allocation under glibc's malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = bac_metrics::cli::Cli::parse();
     let config = if cli.is_demo() {

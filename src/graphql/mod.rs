@@ -16,15 +16,7 @@ pub mod session;
 pub mod staffing;
 pub mod training_insights;
 
-use std::sync::{
-    atomic::{AtomicBool, Ordering},
-    Arc,
-};
-
-use async_graphql::{
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
-    EmptySubscription, MergedObject, Response, Schema, SchemaBuilder,
-};
+use async_graphql::{EmptySubscription, MergedObject, Response, Schema, SchemaBuilder};
 
 use crate::config::Config;
 
@@ -72,8 +64,9 @@ pub fn schema_builder(
     )
     .limit_depth(config.graphql.max_depth)
     .limit_recursive_depth(64)
-    .limit_directives(16)
-    .extension(ExecutionMarker);
+    .limit_directives(16);
+    // No engine extensions: with any at all, every field of every response goes through the
+    // extension chain (a registry lookup and a boxed future per field).
     if !config.developer_tools_enabled() {
         builder = builder.disable_introspection().disable_suggestions();
     }
@@ -91,36 +84,11 @@ pub fn sdl() -> String {
     schema_builder(&config).finish().sdl()
 }
 
-/// Set by [`ExecutionMarker`] when execution begins, i.e. the document parsed and validated.
-/// The HTTP layer uses it to tell request errors (4xx, no `data`) from field errors.
-#[derive(Clone, Default)]
-pub struct ExecutionStarted(Arc<AtomicBool>);
-
-impl ExecutionStarted {
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-}
-
-struct ExecutionMarker;
-
-impl ExtensionFactory for ExecutionMarker {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ExecutionMarker)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ExecutionMarker {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let Some(flag) = ctx.data_opt::<ExecutionStarted>() {
-            flag.0.store(true, Ordering::Release);
-        }
-        next.run(ctx, operation_name).await
-    }
+/// Whether the engine ran the document. It did unless it refused the request itself (syntax,
+/// validation, limits, variables), which it reports as errors without a field path and no data;
+/// every error raised while executing names the field it came from.
+pub fn was_executed(response: &Response) -> bool {
+    !(response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty()))
 }

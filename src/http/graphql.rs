@@ -40,7 +40,7 @@ use crate::{
     auth::{authenticate, Scope},
     db::Workload,
     error::{AppError, ErrorCode, PublicError},
-    graphql::{ExecutionStarted, Loaders, RequestContext},
+    graphql::{was_executed, Loaders, RequestContext},
     http::{
         client::client_address,
         errors::{error_json, status_of},
@@ -284,7 +284,6 @@ async fn execute(
         _ => None,
     };
 
-    let started = ExecutionStarted::default();
     let graphql_request = graphql_request
         .data(Loaders::new(&database))
         .data(RequestContext {
@@ -292,10 +291,10 @@ async fn execute(
             request_id,
             client_address: client_address(request, &state.config.trusted_proxies),
             database: database.clone(),
-        })
-        .data(started.clone());
+        });
     let response = state.schema.execute(graphql_request).await;
-    if let (Some(user_id), true) = (writer, started.get()) {
+    let executed = was_executed(&response);
+    if let (Some(user_id), true) = (writer, executed) {
         // The caller's next reads must see this write, whichever server they reach.
         state.database.note_write(user_id).await;
     }
@@ -314,7 +313,7 @@ async fn execute(
         .map(|(public, location)| error_json(public, Some(location)))
         .collect();
 
-    if !started.get() {
+    if !executed {
         // The document never ran: a request error (syntax, validation, limits).
         let status = match media {
             MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
@@ -323,25 +322,39 @@ async fn execute(
         return respond(media, status, json!({ "errors": errors_json }), None);
     }
 
-    let data = serde_json::to_value(&response.data).unwrap_or(Value::Null);
+    let data_is_null = response.data == async_graphql::Value::Null;
     let first = errors.first().map(|(public, _)| public);
-    let status = match (media, data.is_null(), first) {
+    let status = match (media, data_is_null, first) {
         // Nothing ran because the server could not serve it now: say so at the transport level
         // whatever the media type, so clients and proxies back off.
         (_, true, Some(public)) if is_transient(public.code) => status_of(public.code),
         (MediaType::GraphqlResponseJson, true, Some(public)) => status_for(media, public.code),
         _ => StatusCode::OK,
     };
-    let mut body = Map::new();
-    body.insert("data".into(), data);
-    if !errors_json.is_empty() {
-        body.insert("errors".into(), Value::Array(errors_json));
-    }
     let wait = errors
         .iter()
         .filter_map(|(public, _)| public.retry_after_seconds)
         .max();
-    let mut http_response = respond(media, status, Value::Object(body), wait);
+    // The engine's data is written straight into the body, in the order the document selected
+    // its fields, without an intermediate JSON tree.
+    let body = ExecutedBody {
+        data: &response.data,
+        errors: &errors_json,
+    };
+    let codes = errors
+        .iter()
+        .map(|(public, _)| public.code.as_str())
+        .collect();
+    let mut http_response = respond_with(
+        media,
+        status,
+        serde_json::to_string(&body).unwrap_or_else(|error| {
+            tracing::error!(%error, "could not serialize a response");
+            json!({ "errors": [error_json(&PublicError::from(&AppError::internal("could not serialize the response")), None)] }).to_string()
+        }),
+        codes,
+        wait,
+    );
     if let Some(answered_by) = answered_by.and_then(|name| HeaderValue::from_str(&name).ok()) {
         http_response
             .headers_mut()
@@ -466,16 +479,6 @@ fn respond(
     body: Value,
     retry_after_seconds: Option<u64>,
 ) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    response
-        .content_type(media.content_type())
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if status == StatusCode::UNAUTHORIZED {
-        response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-    }
-    if let Some(seconds) = retry_after_seconds {
-        response.insert_header((header::RETRY_AFTER, seconds.to_string()));
-    }
     // The `outcome` of `/metrics`: a GraphQL answer is often 200 with errors.
     let codes: Vec<&str> = body["errors"]
         .as_array()
@@ -486,9 +489,38 @@ fn respond(
                 .collect()
         })
         .unwrap_or_default();
-    let mut response = response.body(body.to_string());
+    respond_with(media, status, body.to_string(), codes, retry_after_seconds)
+}
+
+/// A response with a serialized `body` whose errors carry `codes`.
+fn respond_with(
+    media: MediaType,
+    status: StatusCode,
+    body: String,
+    codes: Vec<&str>,
+    retry_after_seconds: Option<u64>,
+) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type(media.content_type())
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    if let Some(seconds) = retry_after_seconds {
+        response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
+    let mut response = response.body(body);
     crate::telemetry::metrics::note_error_codes(&mut response, codes);
     response
+}
+
+/// The body of an executed request: `data`, and `errors` when there are any.
+#[derive(serde::Serialize)]
+struct ExecutedBody<'a> {
+    data: &'a async_graphql::Value,
+    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+    errors: &'a [Value],
 }
 
 /// A failure before execution, reported as a GraphQL error list.
