@@ -28,6 +28,7 @@ use crate::{
     config::UserClaim,
     db::{
         enums::Role,
+        prepared::{Param, ReusableQuery},
         schema::{caller_writes, session_cookies, sessions, users},
         Database, Workload,
     },
@@ -660,7 +661,8 @@ async fn verify_bearer(
     let check: SessionCheck = database
         .for_workload(Workload::Authentication)
         .run(move |connection| {
-            Ok(diesel::sql_query(format!(
+            // Every request runs it: prepared once per connection (the text never changes).
+            Ok(ReusableQuery::fixed(format!(
                 "WITH budget AS ({budget_sql}) \
                  SELECT u.role, u.org_unit_id, u.active, s.revoked_at, s.expires_at, \
                         budget.hits, budget.resets_in, \
@@ -670,10 +672,10 @@ async fn verify_bearer(
                    LEFT JOIN (sessions s JOIN users u ON u.id = s.user_id AND u.id = $2) \
                      ON s.id = $1 AND s.kind IN ('login', 'minted')"
             ))
-            .bind::<diesel::sql_types::Uuid, _>(session_id)
-            .bind::<BigInt, _>(user_id)
-            .bind::<Text, _>(format!("session:{session_id}"))
-            .bind::<BigInt, _>(SESSION_BUDGET_WINDOW_SECONDS)
+            .bind(Param::Uuid(session_id))
+            .bind(Param::BigInt(user_id))
+            .bind(Param::Text(format!("session:{session_id}")))
+            .bind(Param::BigInt(SESSION_BUDGET_WINDOW_SECONDS))
             .get_result(connection)?)
         })
         .await?;
@@ -774,16 +776,17 @@ async fn verify_external(
     let check: ExternalUserCheck = database
         .for_workload(Workload::Authentication)
         .run(move |connection| {
-            Ok(diesel::sql_query(format!(
+            // Two texts (by email, by subject), each prepared once per connection.
+            Ok(ReusableQuery::fixed(format!(
                 "WITH budget AS ({budget_sql}) \
                  SELECT u.id, u.role, u.org_unit_id, u.active, budget.hits, budget.resets_in, \
                         coalesce((SELECT w.lsn FROM caller_writes w WHERE w.user_id = u.id), 0) \
                           AS write_floor \
                    FROM budget LEFT JOIN users u ON u.{column} = $1"
             ))
-            .bind::<Text, _>(value)
-            .bind::<Text, _>(budget_key)
-            .bind::<BigInt, _>(SESSION_BUDGET_WINDOW_SECONDS)
+            .bind(Param::Text(value))
+            .bind(Param::Text(budget_key))
+            .bind(Param::BigInt(SESSION_BUDGET_WINDOW_SECONDS))
             .get_result(connection)?)
         })
         .await?;

@@ -30,6 +30,7 @@
 pub mod cluster;
 pub mod enums;
 pub mod models;
+pub mod prepared;
 pub mod replicas;
 pub mod schema;
 

@@ -10,10 +10,9 @@
 
 use chrono::NaiveDate;
 use diesel::{
-    pg::{Pg, PgConnection},
+    pg::PgConnection,
     prelude::*,
-    query_builder::BoxedSqlQuery,
-    sql_types::{Array, BigInt, Date, Double, Integer, Nullable, Text},
+    sql_types::{Array, BigInt, Date, Double, Nullable, Text},
     QueryableByName,
 };
 
@@ -28,7 +27,10 @@ use super::{
 use crate::{
     auth::scope::{visible, MetricsAccess, RecordScope},
     config::MetricsSource,
-    db::enums::{Channel, MetricKind},
+    db::{
+        enums::{Channel, MetricKind},
+        prepared::{Param, ReusableQuery},
+    },
     error::{AppError, AppResult},
 };
 
@@ -247,25 +249,15 @@ fn dedupe<T: PartialEq + Copy>(items: &mut Vec<T>) {
     });
 }
 
-/// A value bound to the statement, in `$n` order.
-enum Bind {
-    Date(NaiveDate),
-    BigInt(i64),
-    Integer(i32),
-    Text(String),
-    BigIntArray(Vec<i64>),
-    TextArray(Vec<String>),
-}
-
 /// SQL text with its bind values, numbered as they are added.
 #[derive(Default)]
 struct Statement {
-    binds: Vec<Bind>,
+    binds: Vec<Param>,
 }
 
 impl Statement {
     /// Adds a bind value and returns its placeholder (`$n`).
-    fn bind(&mut self, value: Bind) -> String {
+    fn bind(&mut self, value: Param) -> String {
         self.binds.push(value);
         format!("${}", self.binds.len())
     }
@@ -274,22 +266,11 @@ impl Statement {
         self.binds.len() + 1
     }
 
-    fn into_query(
-        self,
-        sql: String,
-    ) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
-        let mut query = diesel::sql_query(sql).into_boxed();
-        for bind in self.binds {
-            query = match bind {
-                Bind::Date(value) => query.bind::<Date, _>(value),
-                Bind::BigInt(value) => query.bind::<BigInt, _>(value),
-                Bind::Integer(value) => query.bind::<Integer, _>(value),
-                Bind::Text(value) => query.bind::<Text, _>(value),
-                Bind::BigIntArray(value) => query.bind::<Array<BigInt>, _>(value),
-                Bind::TextArray(value) => query.bind::<Array<Text>, _>(value),
-            };
-        }
-        query
+    /// The statement, kept prepared by the connection (see [`ReusableQuery::generated`]): a
+    /// report's text depends only on its shape (metrics, breakdowns, which filters), not on
+    /// its values, so the same reports are parsed and planned once per connection.
+    fn into_query(self, sql: String) -> ReusableQuery {
+        ReusableQuery::generated(sql).bind_all(self.binds)
     }
 }
 
@@ -357,10 +338,10 @@ fn records_source(
     rules: &ReportingRules,
     request: &MetricsRequest,
 ) -> String {
-    let zone = statement.bind(Bind::Text(rules.time_zone.name().to_owned()));
-    let from = statement.bind(Bind::Date(request.from));
-    let to = statement.bind(Bind::Date(request.to));
-    let threshold = statement.bind(Bind::Integer(request.threshold()));
+    let zone = statement.bind(Param::Text(rules.time_zone.name().to_owned()));
+    let from = statement.bind(Param::Date(request.from));
+    let to = statement.bind(Param::Date(request.to));
+    let threshold = statement.bind(Param::Integer(request.threshold()));
     let assisted = "('PHONE', 'CHAT', 'EMAIL', 'IN_PERSON', 'MAIL')";
     let later_assisted = |window: &str| {
         format!(
@@ -424,11 +405,11 @@ fn build_statement(
         }
     };
 
-    let from = statement.bind(Bind::Date(request.from));
-    let to = statement.bind(Bind::Date(request.to));
+    let from = statement.bind(Param::Date(request.from));
+    let to = statement.bind(Param::Date(request.to));
     let mut conditions = vec![format!("r.day BETWEEN {from} AND {to}")];
     if let Some((sql, id)) = visible::metric_rows_sql(access.records, statement.next_parameter()) {
-        statement.bind(Bind::BigInt(id));
+        statement.bind(Param::BigInt(id));
         conditions.push(sql);
     }
 
@@ -439,7 +420,7 @@ fn build_statement(
     // when the period holds no data.
     let mut code_columns: Vec<String> = Vec::new();
     if !filter.channels.is_empty() {
-        let channels = statement.bind(Bind::TextArray(
+        let channels = statement.bind(Param::TextArray(
             filter
                 .channels
                 .iter()
@@ -449,16 +430,16 @@ fn build_statement(
         filters.push(format!("r.channel = ANY ({channels})"));
     }
     if !filter.org_unit_codes.is_empty() {
-        let codes = statement.bind(Bind::TextArray(filter.org_unit_codes.clone()));
+        let codes = statement.bind(Param::TextArray(filter.org_unit_codes.clone()));
         code_columns.push(format!("metric_org_unit_subtrees({codes}) AS unit_ids"));
         filters.push("r.org_unit_id = ANY (codes.unit_ids)".to_owned());
     }
     if !filter.agent_ids.is_empty() {
-        let agents = statement.bind(Bind::BigIntArray(filter.agent_ids.clone()));
+        let agents = statement.bind(Param::BigIntArray(filter.agent_ids.clone()));
         filters.push(format!("r.agent_id = ANY ({agents})"));
     }
     if !filter.topic_codes.is_empty() {
-        let codes = statement.bind(Bind::TextArray(filter.topic_codes.clone()));
+        let codes = statement.bind(Param::TextArray(filter.topic_codes.clone()));
         code_columns.push(format!("metric_topic_ids({codes}) AS topic_ids"));
         filters.push("r.topic_id = ANY (codes.topic_ids)".to_owned());
     }
