@@ -281,6 +281,15 @@ impl CustomerCache {
         self.staged.push((reference, id, fingerprint));
     }
 
+    /// Details staged for `reference` in the open transaction were taken off again.
+    fn forget_details(&mut self, reference: &str) {
+        for (staged, _, applied) in &mut self.staged {
+            if staged == reference {
+                *applied = None;
+            }
+        }
+    }
+
     /// The open transaction committed: keep what it wrote.
     pub fn commit(&mut self) {
         if self.committed.len() + self.staged.len() > CUSTOMER_CACHE_CAPACITY {
@@ -369,33 +378,97 @@ pub fn record_batch(
         }
     }
 
-    // Customers: every reference gets an id (new ones are created without details).
+    // Large batches look their keys up first: keys already recorded are compared, and the first
+    // row of every other key is expected to create its interaction (a later row with the same
+    // key is compared with it). Small batches (a single API write) skip the extra round trip.
+    let prechecked = resolved.len() >= PRECHECKED_BATCH;
+    let mut existing: HashMap<(String, String), Interaction> = if prechecked {
+        load_by_keys(
+            connection,
+            &resolved.iter().map(|(_, new, _)| new).collect::<Vec<_>>(),
+        )?
+    } else {
+        HashMap::new()
+    };
+    let creates: Vec<bool> = if prechecked {
+        let mut seen: HashSet<(&str, &str)> = HashSet::new();
+        resolved
+            .iter()
+            .map(|(_, new, _)| {
+                !existing.contains_key(&(new.source.clone(), new.external_id.clone()))
+                    && seen.insert((new.source.as_str(), new.external_id.as_str()))
+            })
+            .collect()
+    } else {
+        vec![false; resolved.len()]
+    };
+
+    // Customers: every reference gets an id. A new customer is created with the details of
+    // the rows expected to create their interaction (the same details a later update would
+    // apply, without writing the customer twice); other new customers get none.
     let wanted: Vec<&str> = resolved
         .iter()
         .filter_map(|(_, _, customer)| customer.map(|customer| customer.reference.as_str()))
         .collect();
-    let (customer_ids, created) = ensure_customers(connection, &wanted, cache)?;
+    let seeds: Vec<&CustomerDetails> = resolved
+        .iter()
+        .zip(&creates)
+        .filter(|(_, creates)| **creates)
+        .filter_map(|((_, _, customer), _)| customer.filter(|customer| customer.has_details()))
+        .collect();
+    let (customer_ids, created, seeded) = ensure_customers(connection, &wanted, &seeds, cache)?;
     for (_, new, customer) in resolved.iter_mut() {
         new.customer_id = customer.map(|customer| customer_ids[customer.reference.as_str()]);
     }
 
-    // Interactions: new keys are inserted; existing keys are compared afterwards.
+    // Interactions: the expected ones are inserted.
     let inserted: HashMap<(String, String), i64> = if resolved.is_empty() {
         HashMap::new()
-    } else {
+    } else if !prechecked {
         let mut new_rows: Vec<&NewInteraction> = resolved.iter().map(|(_, new, _)| new).collect();
         // One lock order for every writer: concurrent import batches cannot deadlock.
         new_rows.sort_by(|a, b| (&a.source, &a.external_id).cmp(&(&b.source, &b.external_id)));
-        insert_new(connection, &new_rows)?
+        insert_new(connection, &new_rows, Insert::SkipExisting)?
+    } else {
+        let mut new_rows: Vec<&NewInteraction> = resolved
+            .iter()
+            .zip(&creates)
+            .filter(|(_, creates)| **creates)
+            .map(|((_, new, _), _)| new)
+            .collect();
+        new_rows.sort_by(|a, b| (&a.source, &a.external_id).cmp(&(&b.source, &b.external_id)));
+        if new_rows.is_empty() {
+            HashMap::new()
+        } else {
+            // A plain insert skips the speculative insertion that `ON CONFLICT` costs on every
+            // row. Only a key another writer committed since the lookup above can still
+            // collide: then the insert starts over skipping the keys that exist, and the
+            // customers created with details meanwhile lose them (nobody else has seen them),
+            // to get the details of the rows that did insert below, as without the lookup.
+            match connection
+                .transaction(|connection| insert_new(connection, &new_rows, Insert::AllNew))
+            {
+                Err(AppError::Database(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ))) => {
+                    forget_seeded_details(connection, &seeded, cache)?;
+                    insert_new(connection, &new_rows, Insert::SkipExisting)?
+                }
+                other => other?,
+            }
+        }
     };
-    let mut claimed: HashSet<i64> = HashSet::new();
-    let existing_keys: Vec<&NewInteraction> = resolved
+    let missing_keys: Vec<&NewInteraction> = resolved
         .iter()
         .map(|(_, new, _)| new)
-        .filter(|new| !inserted.contains_key(&(new.source.clone(), new.external_id.clone())))
+        .filter(|new| {
+            let key = (new.source.clone(), new.external_id.clone());
+            !inserted.contains_key(&key) && !existing.contains_key(&key)
+        })
         .collect();
-    let existing: HashMap<(String, String), Interaction> =
-        load_by_keys(connection, &existing_keys)?;
+    existing.extend(load_by_keys(connection, &missing_keys)?);
+    let mut claimed: HashSet<i64> = HashSet::new();
     // The details of the rows that created their interaction, in row order.
     let mut carried: Vec<&CustomerDetails> = Vec::new();
     for (index, new, customer) in resolved {
@@ -480,15 +553,21 @@ pub fn record_one(
     Ok((interaction, created))
 }
 
-/// The ids of the customers `references` name, creating those that do not exist yet (with no
-/// details: details come only with an inserted interaction). Returns the ids by reference and
-/// the ids created.
+/// What [`ensure_customers`] returns: the ids by reference, the ids created, and the customers
+/// created with details (reference and id).
+type EnsuredCustomers = (HashMap<String, i64>, Vec<i64>, Vec<(String, i64)>);
+
+/// The ids of the customers `references` name, creating those that do not exist yet, with the
+/// merged details of `seeds` (rows expected to create their interaction, in order) or none:
+/// details come only with an inserted interaction. Returns the ids by reference, the ids
+/// created, and the customers created with details (reference and id).
 fn ensure_customers(
     connection: &mut PgConnection,
     references: &[&str],
+    seeds: &[&CustomerDetails],
     cache: &mut CustomerCache,
-) -> AppResult<(HashMap<String, i64>, Vec<i64>)> {
-    use diesel::sql_types::{Array, BigInt, Bool, Text};
+) -> AppResult<EnsuredCustomers> {
+    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 
     #[derive(QueryableByName)]
     struct CustomerId {
@@ -513,15 +592,28 @@ fn ensure_customers(
             None => {}
         }
     }
+    let (_, merged) = merge_details(seeds);
     let mut created = Vec::new();
+    let mut seeded = Vec::new();
     while !unknown.is_empty() {
         // One lock order for every writer: concurrent batches cannot deadlock.
         unknown.sort_unstable();
+        let seed = |pick: fn(&MergedDetails) -> &Option<String>| -> Vec<Option<&str>> {
+            unknown
+                .iter()
+                .map(|reference| {
+                    merged
+                        .get(reference)
+                        .and_then(|details| pick(details).as_deref())
+                })
+                .collect()
+        };
         let found: Vec<CustomerId> = diesel::sql_query(
-            "WITH wanted AS (SELECT DISTINCT unnest($1::text[]) AS customer_ref), \
+            "WITH wanted AS (SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], \
+                $5::text[]) AS wanted(customer_ref, business_name, contact_name, email, phone)), \
              inserted AS ( \
-               INSERT INTO customers (customer_ref) \
-               SELECT customer_ref FROM wanted \
+               INSERT INTO customers (customer_ref, business_name, contact_name, email, phone) \
+               SELECT customer_ref, business_name, contact_name, email, phone FROM wanted \
                 WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_ref = wanted.customer_ref) \
                ORDER BY customer_ref \
                ON CONFLICT (customer_ref) DO NOTHING \
@@ -531,43 +623,63 @@ fn ensure_customers(
              SELECT c.customer_ref, c.id, false FROM customers c JOIN wanted USING (customer_ref)",
         )
         .bind::<Array<Text>, _>(&unknown)
+        .bind::<Array<Nullable<Text>>, _>(seed(|details| &details.business_name))
+        .bind::<Array<Nullable<Text>>, _>(seed(|details| &details.contact_name))
+        .bind::<Array<Nullable<Text>>, _>(seed(|details| &details.email))
+        .bind::<Array<Nullable<Text>>, _>(seed(|details| &details.phone))
         .load(connection)?;
         for row in found {
+            // A customer created with details has those of the rows expected to insert: the
+            // cache says so, and applying the same details after the insert costs nothing.
+            let applied = match merged.get(row.customer_ref.as_str()) {
+                Some(details) if row.created => {
+                    seeded.push((row.customer_ref.clone(), row.id));
+                    Some(fingerprint(details))
+                }
+                _ => None,
+            };
             if row.created {
                 created.push(row.id);
             }
-            cache.stage(row.customer_ref.clone(), row.id, None);
+            cache.stage(row.customer_ref.clone(), row.id, applied);
             ids.insert(row.customer_ref, row.id);
         }
         // A reference another writer created after this statement's snapshot is found by the
         // next round (its insert committed before ours could conflict).
         unknown.retain(|reference| !ids.contains_key(*reference));
     }
-    Ok((ids, created))
+    Ok((ids, created, seeded))
 }
 
-/// The contact details to apply to one customer: the latest non-empty value of each among the
-/// rows that carry them, in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-struct MergedDetails {
-    business_name: Option<String>,
-    contact_name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-}
-
-/// Applies the details of `carried` (rows whose interaction was inserted, in order; the latest
-/// non-empty value of each detail wins) to their customers in one statement, skipping customers
-/// the cache knows already have them. Returns each customer whose details changed, with the
-/// fields that changed.
-fn apply_details(
+/// Takes the details off customers this transaction created with details (their rows did not
+/// all insert after all), so that only the rows that did insert give them details.
+fn forget_seeded_details(
     connection: &mut PgConnection,
-    carried: &[&CustomerDetails],
-    ids: &HashMap<String, i64>,
+    seeded: &[(String, i64)],
     cache: &mut CustomerCache,
-) -> AppResult<Vec<(i64, Vec<&'static str>)>> {
-    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+) -> AppResult<()> {
+    use diesel::sql_types::{Array, BigInt};
 
+    if seeded.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "UPDATE customers SET business_name = NULL, contact_name = NULL, email = NULL, phone = NULL \
+          WHERE id = ANY ($1)",
+    )
+    .bind::<Array<BigInt>, _>(seeded.iter().map(|(_, id)| *id).collect::<Vec<_>>())
+    .execute(connection)?;
+    for (reference, _) in seeded {
+        cache.forget_details(reference);
+    }
+    Ok(())
+}
+
+/// Merges the details of `carried` per customer (in order; the latest non-empty value of each
+/// detail wins). Returns the references in order of first appearance and their details.
+fn merge_details<'a>(
+    carried: &[&'a CustomerDetails],
+) -> (Vec<&'a str>, HashMap<&'a str, MergedDetails>) {
     let mut merged: HashMap<&str, MergedDetails> = HashMap::new();
     let mut order: Vec<&str> = Vec::new();
     for customer in carried {
@@ -592,6 +704,32 @@ fn apply_details(
         latest(&mut entry.email, customer.email.as_ref().map(Email::as_str));
         latest(&mut entry.phone, customer.phone.as_ref().map(Phone::as_str));
     }
+    (order, merged)
+}
+
+/// The contact details to apply to one customer: the latest non-empty value of each among the
+/// rows that carry them, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct MergedDetails {
+    business_name: Option<String>,
+    contact_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+/// Applies the details of `carried` (rows whose interaction was inserted, in order; the latest
+/// non-empty value of each detail wins) to their customers in one statement, skipping customers
+/// the cache knows already have them. Returns each customer whose details changed, with the
+/// fields that changed.
+fn apply_details(
+    connection: &mut PgConnection,
+    carried: &[&CustomerDetails],
+    ids: &HashMap<String, i64>,
+    cache: &mut CustomerCache,
+) -> AppResult<Vec<(i64, Vec<&'static str>)>> {
+    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+
+    let (order, merged) = merge_details(carried);
     let mut pending: Vec<(&str, &MergedDetails, u64)> = order
         .iter()
         .map(|reference| {
@@ -697,11 +835,11 @@ pub fn record_customers(
         .iter()
         .map(|customer| customer.reference.as_str())
         .collect();
-    let (ids, created) = ensure_customers(connection, &references, &mut cache)?;
     let carried: Vec<&CustomerDetails> = customers_in
         .iter()
         .filter(|customer| customer.has_details())
         .collect();
+    let (ids, created, _) = ensure_customers(connection, &references, &carried, &mut cache)?;
     let changed = apply_details(connection, &carried, &ids, &mut cache)?;
     CustomerChanges {
         changed: changed
@@ -714,12 +852,28 @@ pub fn record_customers(
     Ok(ids.len())
 }
 
+/// Batches of at least this many rows look their keys up before inserting, so that the insert
+/// needs no `ON CONFLICT` (whose speculative insertion cost about a quarter of the insert); a
+/// smaller batch (a single API write) saves the extra round trips instead.
+const PRECHECKED_BATCH: usize = 64;
+
+/// How [`insert_new`] treats keys that already exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Insert {
+    /// The caller looked the keys up: none exists, and one that does is an error
+    /// (a unique violation) rather than a row to skip.
+    AllNew,
+    /// Rows whose key exists are skipped (`ON CONFLICT DO NOTHING`) and left for comparison.
+    SkipExisting,
+}
+
 /// Inserts the rows whose key is new, in one statement with one array per column (far cheaper
 /// for PostgreSQL to parse and plan than thousands of bound values), and returns the ids of
-/// those it inserted by key. Rows whose key exists are left alone for comparison.
+/// those it inserted by key.
 fn insert_new(
     connection: &mut PgConnection,
     rows: &[&NewInteraction],
+    mode: Insert,
 ) -> AppResult<HashMap<(String, String), i64>> {
     use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
 
@@ -738,28 +892,48 @@ fn insert_new(
     let seconds = |pick: fn(&NewInteraction) -> Option<i32>| -> Vec<Option<i32>> {
         rows.iter().map(|row| pick(row)).collect()
     };
-    let inserted: Vec<Inserted> = diesel::sql_query(
-        "INSERT INTO interactions (source, external_id, channel, org_unit_id, agent_id, customer_id, \
-           topic_id, started_at, wait_seconds, handle_seconds, transfers, abandoned, outcome) \
+    const INSERT: &str = "INSERT INTO interactions (source, external_id, channel, org_unit_id, \
+           agent_id, customer_id, topic_id, started_at, wait_seconds, handle_seconds, transfers, \
+           abandoned, outcome) \
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], \
-           $7::int8[], $8::timestamptz[], $9::int4[], $10::int4[], $11::int4[], $12::bool[], $13::text[]) \
-         ON CONFLICT (source, external_id) DO NOTHING \
-         RETURNING source, external_id, id",
-    )
-    .bind::<Array<Text>, _>(rows.iter().map(|row| row.source.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(rows.iter().map(|row| row.external_id.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(rows.iter().map(|row| row.channel.as_db_str()).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(rows.iter().map(|row| row.org_unit_id).collect::<Vec<_>>())
-    .bind::<Array<Nullable<BigInt>>, _>(column(|row| row.agent_id))
-    .bind::<Array<Nullable<BigInt>>, _>(column(|row| row.customer_id))
-    .bind::<Array<Nullable<BigInt>>, _>(column(|row| row.topic_id))
-    .bind::<Array<Timestamptz>, _>(rows.iter().map(|row| row.started_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Integer>>, _>(seconds(|row| row.wait_seconds))
-    .bind::<Array<Nullable<Integer>>, _>(seconds(|row| row.handle_seconds))
-    .bind::<Array<Integer>, _>(rows.iter().map(|row| row.transfers).collect::<Vec<_>>())
-    .bind::<Array<Bool>, _>(rows.iter().map(|row| row.abandoned).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|row| row.outcome.map(|outcome| outcome.as_db_str())).collect::<Vec<_>>())
-    .load(connection)?;
+           $7::int8[], $8::timestamptz[], $9::int4[], $10::int4[], $11::int4[], $12::bool[], $13::text[]) ";
+    let statement = match mode {
+        Insert::AllNew => format!("{INSERT} RETURNING source, external_id, id"),
+        Insert::SkipExisting => format!(
+            "{INSERT} ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id"
+        ),
+    };
+    let inserted: Vec<Inserted> = diesel::sql_query(statement)
+        .bind::<Array<Text>, _>(
+            rows.iter()
+                .map(|row| row.source.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(
+            rows.iter()
+                .map(|row| row.external_id.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Text>, _>(
+            rows.iter()
+                .map(|row| row.channel.as_db_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<BigInt>, _>(rows.iter().map(|row| row.org_unit_id).collect::<Vec<_>>())
+        .bind::<Array<Nullable<BigInt>>, _>(column(|row| row.agent_id))
+        .bind::<Array<Nullable<BigInt>>, _>(column(|row| row.customer_id))
+        .bind::<Array<Nullable<BigInt>>, _>(column(|row| row.topic_id))
+        .bind::<Array<Timestamptz>, _>(rows.iter().map(|row| row.started_at).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Integer>>, _>(seconds(|row| row.wait_seconds))
+        .bind::<Array<Nullable<Integer>>, _>(seconds(|row| row.handle_seconds))
+        .bind::<Array<Integer>, _>(rows.iter().map(|row| row.transfers).collect::<Vec<_>>())
+        .bind::<Array<Bool>, _>(rows.iter().map(|row| row.abandoned).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(
+            rows.iter()
+                .map(|row| row.outcome.map(|outcome| outcome.as_db_str()))
+                .collect::<Vec<_>>(),
+        )
+        .load(connection)?;
     Ok(inserted
         .into_iter()
         .map(|row| ((row.source, row.external_id), row.id))
@@ -792,6 +966,9 @@ fn load_by_keys(
     .into_iter()
     .map(|found| found.id)
     .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     Ok(interactions::table
         .filter(interactions::id.eq_any(ids))
         .select(Interaction::as_select())

@@ -519,3 +519,149 @@ async fn customer_details_merge_across_batches_and_a_refused_batch_leaves_no_tra
         .unwrap();
     assert_eq!(new_customer, vec![Some(existing)]);
 }
+
+/// The daily rollups and the later-contact facts as stored, in a stable order.
+fn rollup_state(connection: &mut PgConnection) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    diesel::sql_query(
+        "SELECT line FROM ( \
+           SELECT 'cell ' || row_to_json(c)::text AS line FROM metric_daily_cells c \
+           UNION ALL SELECT 'unit ' || row_to_json(u)::text FROM metric_daily_units u \
+           UNION ALL SELECT 'facts ' || id || ' ' || followed_by_assisted_within_7_days \
+                            || ' ' || followed_by_assisted_within_24_hours FROM interactions \
+         ) lines ORDER BY line",
+    )
+    .load::<Line>(connection)
+    .unwrap()
+    .into_iter()
+    .map(|line| line.line)
+    .collect()
+}
+
+/// One interaction row of the test below: `slot` sets its time (5 hours apart), so rows of a
+/// later delivery fall between earlier ones and change their repeat-contact facts.
+/// `business` is the customer's business name the row carries (may be empty).
+fn mixed_row(index: usize, slot: usize, minute: usize, business: &str) -> String {
+    let started = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00-04:00").unwrap()
+        + chrono::Duration::hours(5 * slot as i64)
+        + chrono::Duration::minutes(minute as i64);
+    let started = started.to_rfc3339();
+    let customer = format!("MIX-{}", index % 7);
+    let business = if business.is_empty() {
+        String::new()
+    } else {
+        format!("{business} {customer}")
+    };
+    match index % 4 {
+        0 => format!("mix,{index},phone,TEAM-A1,agent@test.example,{customer},{business},,,,LICENSING,{started},{},100,0,false,resolved", 10 + index % 50),
+        1 => format!("mix,{index},chat,TEAM-A1,,{customer},{business},,,,LICENSING,{started},5,60,0,false,unresolved"),
+        2 => format!("mix,{index},email,TEAM-A2,,{customer},{business},,,,LICENSING,{started},,200,0,false,resolved"),
+        _ => format!("mix,{index},web_self_service,TEAM-A2,,{customer},{business},,,,LICENSING,{started},,,0,false,"),
+    }
+}
+
+#[tokio::test]
+async fn large_batches_mixing_new_duplicate_conflicting_and_rejected_rows_keep_rollups_exact() {
+    // Batches this large look their keys up before a plain insert (small ones use
+    // `ON CONFLICT`): the outcomes, the report and the rollups must be the same.
+    let app = TestApp::spawn_with(&[("IMPORT_BATCH_SIZE", "250"), ("IMPORT_WORKERS", "1")]).await;
+    let world = fixture::build(&app).await;
+    let ingest = world.token(Role::Ingest);
+    let first: Vec<String> = (0..100)
+        .map(|index| mixed_row(index, 2 * index, 0, "Acme"))
+        .collect();
+    let file = format!("{HEADER}\n{}\n", first.join("\n"));
+    let (status, report) = upload(&app, Some(ingest), "interactions", "text/csv", &file).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["inserted"], 100, "{report}");
+
+    // One batch: 50 rows sent again as they were, 10 sent again with another time and other
+    // customer details (conflicts), 130 new rows between the earlier ones in time (the last 30
+    // with newer details), a new key repeated unchanged and another repeated with another time
+    // and a new customer, and a row naming an unknown org unit.
+    let mut second: Vec<String> = (0..50)
+        .map(|index| mixed_row(index, 2 * index, 0, "Acme"))
+        .collect();
+    second.extend((50..60).map(|index| mixed_row(index, 2 * index, 1, "Wrong")));
+    second.extend((100..230).map(|index| {
+        mixed_row(
+            index,
+            2 * (index - 100) + 1,
+            0,
+            if index >= 200 { "Newer" } else { "" },
+        )
+    }));
+    second.push(mixed_row(100, 1, 0, ""));
+    second.push(mixed_row(101, 3, 7, "").replace(",MIX-3,,", ",MIX-GHOST,Ghost,"));
+    second.push("mix,lost,phone,NOWHERE,,,,,,,,2026-10-02T09:00:00-04:00,10,,0,false,".into());
+    let file = format!("{HEADER}\n{}\n", second.join("\n"));
+    let (status, report) = upload(&app, Some(ingest), "interactions", "text/csv", &file).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (
+            report["inserted"].as_i64(),
+            report["unchanged"].as_i64(),
+            report["conflicts"].as_i64(),
+            report["rejected"].as_i64(),
+            report["batches"].as_i64(),
+        ),
+        (Some(130), Some(51), Some(11), Some(1), Some(1)),
+        "{report}"
+    );
+    let conflict_lines: Vec<i64> = report["conflict_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        conflict_lines,
+        (52..62).chain([193]).collect::<Vec<i64>>(),
+        "{report}"
+    );
+    assert_eq!(report["rejected_rows"][0]["line"], 194, "{report}");
+    // The repeated new key kept its first row.
+    use bac_metrics::db::schema::interactions;
+    let started: chrono::DateTime<chrono::Utc> = interactions::table
+        .filter(interactions::source.eq("mix"))
+        .filter(interactions::external_id.eq("101"))
+        .select(interactions::started_at)
+        .first(&mut app.connection())
+        .unwrap();
+    assert_eq!(started.to_rfc3339(), "2026-10-01T19:00:00+00:00");
+    // Customers have the details of the rows that inserted, latest last; the conflicting rows
+    // changed nothing, and a customer named only by a conflicting row has no details.
+    use bac_metrics::db::schema::customers;
+    let details: Vec<(String, Option<String>)> = customers::table
+        .filter(customers::customer_ref.like("MIX-%"))
+        .order(customers::customer_ref)
+        .select((customers::customer_ref, customers::business_name))
+        .load(&mut app.connection())
+        .unwrap();
+    let mut expected: Vec<(String, Option<String>)> = (0..7)
+        .map(|k| (format!("MIX-{k}"), Some(format!("Newer MIX-{k}"))))
+        .collect();
+    expected.push(("MIX-GHOST".into(), None));
+    assert_eq!(details, expected);
+
+    // Sending the batch again changes nothing.
+    let (_, again) = upload(&app, Some(ingest), "interactions", "text/csv", &file).await;
+    assert_eq!(
+        (again["inserted"].as_i64(), again["unchanged"].as_i64()),
+        (Some(0), Some(181)),
+        "{again}"
+    );
+
+    // The rollups and facts the imports maintained are those rebuilt from the records.
+    let mut connection = app.connection();
+    let maintained = rollup_state(&mut connection);
+    assert!(maintained.iter().any(|line| line.ends_with(" true true")));
+    diesel::sql_query("SELECT metric_rollup_rebuild()")
+        .execute(&mut connection)
+        .unwrap();
+    assert_eq!(maintained, rollup_state(&mut connection));
+}
