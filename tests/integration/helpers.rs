@@ -427,3 +427,30 @@ pub fn spawn_server_process(
         .expect("the server process starts listening");
     (child, address, log_receiver)
 }
+
+/// The line numbers an import report lists under `list` (`rejected_rows`, `conflict_rows`, …),
+/// in the report's order.
+pub fn report_lines(report: &Value, list: &str) -> Vec<i64> {
+    report[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("the report has no `{list}`: {report}"))
+        .iter()
+        .map(|row| row["line"].as_i64().unwrap())
+        .collect()
+}
+
+/// `(line, field, reason)` of every rejected row of an import report.
+pub fn rejections(report: &Value) -> Vec<(i64, String, String)> {
+    report["rejected_rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the report has no `rejected_rows`: {report}"))
+        .iter()
+        .map(|row| {
+            (
+                row["line"].as_i64().unwrap(),
+                row["field"].as_str().unwrap_or("").to_owned(),
+                row["reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}

@@ -5,7 +5,10 @@ use diesel::{connection::SimpleConnection, prelude::*};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::{fixture, helpers::TestApp};
+use crate::{
+    fixture,
+    helpers::{rejections, report_lines, TestApp},
+};
 
 async fn upload(
     app: &TestApp,
@@ -55,16 +58,9 @@ async fn csv_interactions_report_every_row_and_reimport_changes_nothing() {
     assert_eq!(report["conflicts"], 1);
     assert_eq!(report["rejected"], 4);
     assert_eq!(report["batches"], 3);
-    let rejected: Vec<(i64, String)> = report["rejected_rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row["line"].as_i64().unwrap(),
-                row["field"].as_str().unwrap_or("").to_owned(),
-            )
-        })
+    let rejected: Vec<(i64, String)> = rejections(&report)
+        .into_iter()
+        .map(|(line, field, _reason)| (line, field))
         .collect();
     assert_eq!(
         rejected,
@@ -152,12 +148,7 @@ async fn ndjson_surveys_link_to_their_interactions() {
         (Some(1), Some(3)),
         "{report}"
     );
-    let lines: Vec<i64> = report["rejected_rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| row["line"].as_i64().unwrap())
-        .collect();
+    let lines = report_lines(&report, "rejected_rows");
     assert_eq!(lines, vec![3, 4, 5]);
     assert_eq!(report["rejected_rows"][1]["field"], "ease");
     let (_, body) = app
@@ -368,12 +359,7 @@ async fn parallel_writers_import_every_row_once() {
     let batches = report["batches"].as_i64().unwrap();
     assert!((21..=24).contains(&batches), "{report}");
     assert_eq!(report["rejected_rows"][0]["line"], 102);
-    let conflict_lines: Vec<i64> = report["conflict_rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| row["line"].as_i64().unwrap())
-        .collect();
+    let conflict_lines = report_lines(&report, "conflict_rows");
     assert_eq!(
         conflict_lines,
         vec![105, 107, 109, 111, 113, 144],
@@ -612,12 +598,7 @@ async fn large_batches_mixing_new_duplicate_conflicting_and_rejected_rows_keep_r
         (Some(130), Some(51), Some(11), Some(1), Some(1)),
         "{report}"
     );
-    let conflict_lines: Vec<i64> = report["conflict_rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| row["line"].as_i64().unwrap())
-        .collect();
+    let conflict_lines = report_lines(&report, "conflict_rows");
     assert_eq!(
         conflict_lines,
         (52..62).chain([193]).collect::<Vec<i64>>(),

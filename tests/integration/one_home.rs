@@ -23,8 +23,8 @@ use sha2::Sha256;
 use crate::{
     fixture::{self, interaction_input, RECORD},
     helpers::{
-        empty_database, first_error_code, first_error_message, spawn_server_process, TestApp,
-        PASSWORD, TEST_SECRET,
+        empty_database, first_error_code, first_error_message, rejections, spawn_server_process,
+        TestApp, PASSWORD, TEST_SECRET,
     },
 };
 
@@ -42,22 +42,6 @@ async fn upload(app: &TestApp, token: &str, kind: &str, body: String) -> (Status
         .unwrap();
     let status = response.status();
     (status, response.json().await.unwrap())
-}
-
-/// `(line, field, reason)` of every rejected row of an import report.
-fn rejections(report: &Value) -> Vec<(i64, String, String)> {
-    report["rejected_rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row["line"].as_i64().unwrap(),
-                row["field"].as_str().unwrap_or("").to_owned(),
-                row["reason"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
 }
 
 fn customer_email(app: &TestApp, reference: &str) -> Option<String> {

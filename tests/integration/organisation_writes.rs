@@ -14,7 +14,7 @@ use diesel::{connection::SimpleConnection, prelude::*};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{first_error_code, first_error_message, TestApp, TEST_SECRET};
+use crate::helpers::{first_error_code, first_error_message, rejections, TestApp, TEST_SECRET};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_bac-metrics");
 
@@ -47,22 +47,6 @@ async fn upload(app: &TestApp, token: &str, kind: &str, body: String) -> Value {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
-}
-
-/// `(line, field, reason)` of every rejected row of an import report.
-fn rejections(report: &Value) -> Vec<(i64, String, String)> {
-    report["rejected_rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row["line"].as_i64().unwrap(),
-                row["field"].as_str().unwrap_or("").to_owned(),
-                row["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 /// `bac-metrics ARGS` against the test server's database.
