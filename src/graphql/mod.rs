@@ -8,6 +8,7 @@ pub mod loaders;
 pub mod metrics;
 pub mod organisation;
 pub mod oversight;
+pub mod plain;
 pub mod program;
 pub mod records;
 pub mod retention;

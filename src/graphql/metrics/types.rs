@@ -10,6 +10,7 @@ use crate::{
         context::ContextExt,
         filters::parse_ids,
         organisation::types::{OrgUnitType, TopicType, UserType},
+        plain::PlainList,
         program::types::ServiceStandardType,
         scalars::Date,
     },
@@ -85,7 +86,8 @@ pub struct MetricsRow {
     /// `FROM/TO` without granularity.
     pub period_label: Option<String>,
     pub channel: Option<Channel>,
-    pub values: Vec<MetricValue>,
+    /// Resolved in one pass ([`PlainList`]): a report is mostly these.
+    pub values: PlainList<MetricValue>,
     #[graphql(skip)]
     pub org_unit_id: Option<i64>,
     #[graphql(skip)]

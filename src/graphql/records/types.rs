@@ -14,6 +14,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         organisation::{OrgUnitType, TopicType, UserType},
+        plain::Plain,
     },
 };
 
@@ -65,28 +66,35 @@ impl InteractionType {
         self.0.outcome
     }
 
-    async fn org_unit(&self, ctx: &Context<'_>) -> Result<OrgUnitType> {
+    // The related objects are resolved in one pass ([`Plain`]): a page shows one of each per
+    // row, and at most one of their fields (`parent`, `orgUnit`) waits.
+    async fn org_unit(&self, ctx: &Context<'_>) -> Result<Plain<OrgUnitType>> {
         ctx.loaders()
             .org_units
             .load_one(self.0.org_unit_id)
             .await?
-            .map(OrgUnitType::from)
+            .map(|unit| Plain(OrgUnitType::from(unit)))
             .ok_or_else(|| AppError::internal("interaction's org unit is missing").into())
     }
 
     /// The staff member who handled it; null for self-service and for roles that see no
     /// per-agent detail (`analyst`).
-    async fn agent(&self, ctx: &Context<'_>) -> Result<Option<UserType>> {
+    async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Plain<UserType>>> {
         let Some(agent_id) = self.0.agent_id else {
             return Ok(None);
         };
         if ctx.scope().authorize(Action::IdentifyAgents).is_err() {
             return Ok(None);
         }
-        Ok(ctx.loaders().users.load_one(agent_id).await?.map(UserType))
+        Ok(ctx
+            .loaders()
+            .users
+            .load_one(agent_id)
+            .await?
+            .map(|agent| Plain(UserType(agent))))
     }
 
-    async fn topic(&self, ctx: &Context<'_>) -> Result<Option<TopicType>> {
+    async fn topic(&self, ctx: &Context<'_>) -> Result<Option<Plain<TopicType>>> {
         let Some(topic_id) = self.0.topic_id else {
             return Ok(None);
         };
@@ -95,7 +103,7 @@ impl InteractionType {
             .topics
             .load_one(topic_id)
             .await?
-            .map(TopicType::from))
+            .map(|topic| Plain(TopicType::from(topic))))
     }
 
     /// The customer's stable pseudonym: the same customer always has the same key. Every role
