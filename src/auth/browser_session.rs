@@ -83,6 +83,7 @@ pub async fn sign_in(
         org_unit_id: user.org_unit_id,
         session_id,
         write_floor: 0,
+        directory_version: 0,
     };
     let token = new_token();
     let token_hash = hash_token(&token);

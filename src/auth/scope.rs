@@ -46,6 +46,10 @@ pub struct Principal {
     /// replica serves the caller's reads only once it has replayed this far (read-your-writes;
     /// see `db::replicas`).
     pub write_floor: i64,
+    /// The organisation directory's version when this request's session was checked (0:
+    /// unknown): the request reads the directory cache only at this version (see
+    /// `db::directory`).
+    pub directory_version: i64,
 }
 
 /// Who is asking.
@@ -231,13 +235,7 @@ pub fn role_matrix_markdown() -> String {
          | role | records |\n|---|---|\n",
     );
     for role in roles {
-        let principal = Principal {
-            user_id: 0,
-            role: *role,
-            org_unit_id: 0,
-            session_id: Uuid::nil(),
-            write_floor: 0,
-        };
+        let principal = Principal::describing(*role);
         let records = match principal.record_scope() {
             RecordScope::All => "all",
             RecordScope::Subtree(_) => "those of their org unit and every unit below it",
@@ -250,13 +248,7 @@ pub fn role_matrix_markdown() -> String {
          | role | computed over | small survey cells | by agent |\n|---|---|---|---|\n",
     );
     for role in roles {
-        let principal = Principal {
-            user_id: 0,
-            role: *role,
-            org_unit_id: 0,
-            session_id: Uuid::nil(),
-            write_floor: 0,
-        };
+        let principal = Principal::describing(*role);
         match principal.metrics_access(10) {
             Err(_) => out.push_str(&format!("| `{}` | – | – | – |\n", role.as_db_str())),
             Ok(access) => {
@@ -331,6 +323,18 @@ pub enum RecordScope {
 }
 
 impl Principal {
+    /// A caller of `role` and nothing else, for describing what the role may do.
+    fn describing(role: Role) -> Self {
+        Self {
+            user_id: 0,
+            role,
+            org_unit_id: 0,
+            session_id: Uuid::nil(),
+            write_floor: 0,
+            directory_version: 0,
+        }
+    }
+
     /// Agents see their own records, supervisors their subtree, everyone else everything.
     pub fn record_scope(&self) -> RecordScope {
         match self.role {
@@ -601,6 +605,8 @@ struct SessionCheck {
     resets_in: f64,
     #[diesel(sql_type = BigInt)]
     write_floor: i64,
+    #[diesel(sql_type = BigInt)]
+    directory_version: i64,
 }
 
 /// The window of the per-session request budget.
@@ -658,6 +664,7 @@ async fn verify_bearer(
         .map_err(|_| AppError::internal("a verified token's subject is not a user id"))?;
     let session_id = claims.sid;
     let budget_sql = crate::admission::rate_limit::window_upsert_sql(3, 4);
+    let directory_version = crate::db::directory::VERSION_SQL;
     let check: SessionCheck = database
         .for_workload(Workload::Authentication)
         .run(move |connection| {
@@ -667,7 +674,8 @@ async fn verify_bearer(
                  SELECT u.role, u.org_unit_id, u.active, s.revoked_at, s.expires_at, \
                         budget.hits, budget.resets_in, \
                         coalesce((SELECT w.lsn FROM caller_writes w WHERE w.user_id = $2), 0) \
-                          AS write_floor \
+                          AS write_floor, \
+                        {directory_version} AS directory_version \
                    FROM budget \
                    LEFT JOIN (sessions s JOIN users u ON u.id = s.user_id AND u.id = $2) \
                      ON s.id = $1 AND s.kind IN ('login', 'minted')"
@@ -710,6 +718,7 @@ async fn verify_bearer(
             org_unit_id,
             session_id,
             write_floor: check.write_floor,
+            directory_version: check.directory_version,
         })
     };
     Ok(scope)
@@ -734,6 +743,9 @@ struct ExternalUserCheck {
     /// See [`Principal::write_floor`].
     #[diesel(sql_type = BigInt)]
     write_floor: i64,
+    /// See [`Principal::directory_version`].
+    #[diesel(sql_type = BigInt)]
+    directory_version: i64,
 }
 
 /// The identity provider's token: verified against the provider's keys, then its user looked
@@ -772,6 +784,7 @@ async fn verify_external(
     let budget_key = format!("external:{}", hex::encode(digest));
     let session_id = uuid::Builder::from_custom_bytes(digest).into_uuid();
     let budget_sql = crate::admission::rate_limit::window_upsert_sql(2, 3);
+    let directory_version = crate::db::directory::VERSION_SQL;
     let value = identity.value.clone();
     let check: ExternalUserCheck = database
         .for_workload(Workload::Authentication)
@@ -781,7 +794,8 @@ async fn verify_external(
                 "WITH budget AS ({budget_sql}) \
                  SELECT u.id, u.role, u.org_unit_id, u.active, budget.hits, budget.resets_in, \
                         coalesce((SELECT w.lsn FROM caller_writes w WHERE w.user_id = u.id), 0) \
-                          AS write_floor \
+                          AS write_floor, \
+                        {directory_version} AS directory_version \
                    FROM budget LEFT JOIN users u ON u.{column} = $1"
             ))
             .bind(Param::Text(value))
@@ -818,6 +832,7 @@ async fn verify_external(
         // finds nothing to end and says so.
         session_id,
         write_floor: check.write_floor,
+        directory_version: check.directory_version,
     }))
 }
 
@@ -889,6 +904,8 @@ pub async fn authenticate_session_cookie(
             org_unit_id: check.org_unit_id,
             session_id: check.session_id,
             write_floor: check.write_floor.unwrap_or(0),
+            // The web front's pages read no directory through the GraphQL loaders.
+            directory_version: 0,
         }),
     };
     if let Scope::Refused(reason) = &scope {

@@ -28,6 +28,7 @@
 //! permits still bound the connections a lane holds, wherever they are open.
 
 pub mod cluster;
+pub mod directory;
 pub mod enums;
 pub mod models;
 pub mod prepared;
@@ -366,6 +367,8 @@ struct Shared {
     replicas: replicas::Replicas,
     /// Checkouts served by the primary since start (replicas count their own).
     primary_served: AtomicU64,
+    /// The organisation directory this server has read (see [`directory`]).
+    directory: Arc<directory::DirectoryCache>,
 }
 
 /// The application's handle on PostgreSQL for one workload. Cheap to clone;
@@ -483,12 +486,18 @@ impl Database {
                 url,
                 replicas,
                 primary_served: AtomicU64::new(0),
+                directory: Arc::default(),
             }),
             workload: Workload::Interactive,
             caller_gate: None,
             read_floor: None,
             answered: None,
         }
+    }
+
+    /// The organisation directory cache of this server, shared by every lane.
+    pub fn directory(&self) -> &Arc<directory::DirectoryCache> {
+        &self.shared.directory
     }
 
     /// The handle for `workload`'s lane (same pools, same health, no caller gate).

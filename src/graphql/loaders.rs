@@ -13,6 +13,7 @@ use async_graphql::{
 use diesel::{pg::PgConnection, prelude::*};
 
 use crate::db::{
+    directory::DirectoryView,
     models::{Customer, Interaction, OrgUnit, SurveyResponse, Topic, TrainingCourse, User},
     schema::{
         customers, interactions, org_units, survey_responses, topics, training_courses, users,
@@ -59,6 +60,7 @@ macro_rules! by_id_loader {
 /// (`parent { parent { … } }`) is answered from the request's cache.
 pub struct OrgUnitLoader {
     database: Database,
+    directory: Option<DirectoryView>,
 }
 
 impl OrgUnitLoader {
@@ -75,6 +77,18 @@ impl OrgUnitLoader {
             .select(OrgUnit::as_select())
             .load(connection)
     }
+
+    /// [`Self::fetch`], answered from the directory cache when the request may use it.
+    pub fn read(
+        connection: &mut PgConnection,
+        keys: Vec<i64>,
+        directory: Option<&DirectoryView>,
+    ) -> QueryResult<Vec<OrgUnit>> {
+        match directory {
+            Some(directory) => directory.org_units_with_ancestors(connection, keys, Self::fetch),
+            None => Self::fetch(connection, keys),
+        }
+    }
 }
 
 impl Loader<i64> for OrgUnitLoader {
@@ -83,20 +97,72 @@ impl Loader<i64> for OrgUnitLoader {
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, OrgUnit>, Self::Error> {
         let keys = keys.to_vec();
+        let directory = self.directory.clone();
         let rows = self
             .database
-            .run(move |connection| Ok(Self::fetch(connection, keys)?))
+            .run(move |connection| Ok(Self::read(connection, keys, directory.as_ref())?))
             .await?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
 }
-by_id_loader!(
+
+/// Declares a loader of directory rows (users, topics) by id: like [`by_id_loader`], but its
+/// `read` answers from the directory cache when the request may use it.
+macro_rules! directory_loader {
+    ($(#[$meta:meta])* $loader:ident, $model:ty, $table:ident, $kind:ident) => {
+        $(#[$meta])*
+        pub struct $loader {
+            database: Database,
+            directory: Option<DirectoryView>,
+        }
+
+        impl $loader {
+            /// The rows with these ids, in one statement.
+            pub fn fetch(connection: &mut PgConnection, keys: Vec<i64>) -> QueryResult<Vec<$model>> {
+                $table::table
+                    .filter($table::id.eq_any(keys))
+                    .select(<$model>::as_select())
+                    .load(connection)
+            }
+
+            /// [`Self::fetch`], answered from the directory cache when the request may use it.
+            pub fn read(
+                connection: &mut PgConnection,
+                keys: Vec<i64>,
+                directory: Option<&DirectoryView>,
+            ) -> QueryResult<Vec<$model>> {
+                match directory {
+                    Some(directory) => directory.$kind(connection, keys, Self::fetch),
+                    None => Self::fetch(connection, keys),
+                }
+            }
+        }
+
+        impl Loader<i64> for $loader {
+            type Value = $model;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, $model>, Self::Error> {
+                let keys = keys.to_vec();
+                let directory = self.directory.clone();
+                let rows = self
+                    .database
+                    .run(move |connection| Ok(Self::read(connection, keys, directory.as_ref())?))
+                    .await?;
+                Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+            }
+        }
+    };
+}
+
+directory_loader!(
     /// Topics by id.
-    TopicLoader, Topic, topics
+    TopicLoader, Topic, topics, topics
 );
-by_id_loader!(
-    /// Users by id.
-    UserLoader, User, users
+directory_loader!(
+    /// Users by id (through the directory cache without their password hash: see
+    /// [`DirectoryView::users`]).
+    UserLoader, User, users, users
 );
 by_id_loader!(
     /// Customers by id.
@@ -161,6 +227,8 @@ pub struct Loaders {
     pub interactions: CachedLoader<InteractionLoader>,
     pub courses: CachedLoader<CourseLoader>,
     pub responses_by_interaction: CachedLoader<ResponsesByInteractionLoader>,
+    /// The directory cache as this request may use it (none for requests that write).
+    directory: Option<DirectoryView>,
 }
 
 fn cached<T: Loader<i64>>(loader: T) -> CachedLoader<T> {
@@ -168,17 +236,23 @@ fn cached<T: Loader<i64>>(loader: T) -> CachedLoader<T> {
 }
 
 impl Loaders {
-    pub fn new(database: &Database) -> Self {
+    /// The loaders of a request reading through `database`; `directory` is the directory
+    /// cache at the version the request's session check read, or `None` (requests that write,
+    /// callers without a session).
+    pub fn new(database: &Database, directory: Option<DirectoryView>) -> Self {
         let database = || database.clone();
         Self {
             org_units: cached(OrgUnitLoader {
                 database: database(),
+                directory: directory.clone(),
             }),
             topics: cached(TopicLoader {
                 database: database(),
+                directory: directory.clone(),
             }),
             users: cached(UserLoader {
                 database: database(),
+                directory: directory.clone(),
             }),
             customers: cached(CustomerLoader {
                 database: database(),
@@ -192,7 +266,14 @@ impl Loaders {
             responses_by_interaction: cached(ResponsesByInteractionLoader {
                 database: database(),
             }),
+            directory,
         }
+    }
+
+    /// The directory cache as this request may use it, for reads made outside the loaders
+    /// (a page's related rows, read with the page).
+    pub fn directory(&self) -> Option<DirectoryView> {
+        self.directory.clone()
     }
 
     /// Puts what [`InteractionRelations::fetch`] loaded for a page of interactions into the
@@ -267,6 +348,7 @@ impl InteractionRelations {
         self,
         connection: &mut PgConnection,
         rows: &[Interaction],
+        directory: Option<&DirectoryView>,
     ) -> QueryResult<RelatedRows> {
         let ids = |wanted: bool, pick: fn(&Interaction) -> Option<i64>| -> Vec<i64> {
             if !wanted {
@@ -283,11 +365,11 @@ impl InteractionRelations {
         };
         let agent_ids = ids(self.agent, |row| row.agent_id);
         if !agent_ids.is_empty() {
-            related.users = UserLoader::fetch(connection, agent_ids)?;
+            related.users = UserLoader::read(connection, agent_ids, directory)?;
         }
         let topic_ids = ids(self.topic, |row| row.topic_id);
         if !topic_ids.is_empty() {
-            related.topics = TopicLoader::fetch(connection, topic_ids)?;
+            related.topics = TopicLoader::read(connection, topic_ids, directory)?;
         }
         let customer_ids = ids(self.customer, |row| row.customer_id);
         if !customer_ids.is_empty() {
@@ -304,7 +386,7 @@ impl InteractionRelations {
             unit_ids.dedup();
         }
         if !unit_ids.is_empty() {
-            related.org_units = OrgUnitLoader::fetch(connection, unit_ids)?;
+            related.org_units = OrgUnitLoader::read(connection, unit_ids, directory)?;
         }
         Ok(related)
     }

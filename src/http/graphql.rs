@@ -284,8 +284,16 @@ async fn execute(
         _ => None,
     };
 
+    // The directory cache, at the version the session check read; requests that write read
+    // the directory from the database, so that what they return shows their change.
+    let directory = match (&scope, is_mutation) {
+        (Scope::Authenticated(principal), false) => {
+            state.database.directory().view(principal.directory_version)
+        }
+        _ => None,
+    };
     let graphql_request = graphql_request
-        .data(Loaders::new(&database))
+        .data(Loaders::new(&database, directory))
         .data(RequestContext {
             scope,
             request_id,

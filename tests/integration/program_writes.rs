@@ -668,6 +668,7 @@ async fn domain_decisions_are_confined_to_the_callers_scope() {
         org_unit_id: unit(org_unit),
         session_id: uuid::Uuid::nil(),
         write_floor: 0,
+        directory_version: 0,
     };
     let office_b = app
         .create_user(

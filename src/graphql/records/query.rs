@@ -185,6 +185,7 @@ impl RecordsQuery {
             ctx.scope().authorize(Action::IdentifyAgents).is_ok(),
         );
         let zone = ctx.services().config.reporting.time_zone;
+        let directory = ctx.loaders().directory();
         let query_page = page.clone();
         // One trip to the database: the page, its count if asked for, and the related rows
         // its fields will show.
@@ -212,7 +213,7 @@ impl RecordsQuery {
                 } else {
                     0
                 };
-                let related = relations.fetch(connection, &rows)?;
+                let related = relations.fetch(connection, &rows, directory.as_ref())?;
                 Ok((rows, total, related))
             })
             .await?;
