@@ -22,12 +22,14 @@ use crate::db::{
 };
 
 /// Declares a loader of rows by their `i64` primary key, with the blocking `fetch` it and
-/// the page prefetches share.
+/// the page prefetches share. With `via KIND`, its `read` answers from the directory cache's
+/// `KIND` when the request may use it (users, topics).
 macro_rules! by_id_loader {
-    ($(#[$meta:meta])* $loader:ident, $model:ty, $table:ident) => {
+    ($(#[$meta:meta])* $loader:ident, $model:ty, $table:ident $(, via $kind:ident)?) => {
         $(#[$meta])*
         pub struct $loader {
             database: Database,
+            directory: Option<DirectoryView>,
         }
 
         impl $loader {
@@ -38,6 +40,20 @@ macro_rules! by_id_loader {
                     .select(<$model>::as_select())
                     .load(connection)
             }
+
+            /// [`Self::fetch`], answered from the directory cache when this is a directory
+            /// loader and the request may use the cache.
+            pub fn read(
+                connection: &mut PgConnection,
+                keys: Vec<i64>,
+                directory: Option<&DirectoryView>,
+            ) -> QueryResult<Vec<$model>> {
+                $(if let Some(directory) = directory {
+                    return directory.$kind(connection, keys, Self::fetch);
+                })?
+                let _ = directory;
+                Self::fetch(connection, keys)
+            }
         }
 
         impl Loader<i64> for $loader {
@@ -46,9 +62,10 @@ macro_rules! by_id_loader {
 
             async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, $model>, Self::Error> {
                 let keys = keys.to_vec();
+                let directory = self.directory.clone();
                 let rows = self
                     .database
-                    .run(move |connection| Ok(Self::fetch(connection, keys)?))
+                    .run(move |connection| Ok(Self::read(connection, keys, directory.as_ref())?))
                     .await?;
                 Ok(rows.into_iter().map(|row| (row.id, row)).collect())
             }
@@ -106,63 +123,14 @@ impl Loader<i64> for OrgUnitLoader {
     }
 }
 
-/// Declares a loader of directory rows (users, topics) by id: like [`by_id_loader`], but its
-/// `read` answers from the directory cache when the request may use it.
-macro_rules! directory_loader {
-    ($(#[$meta:meta])* $loader:ident, $model:ty, $table:ident, $kind:ident) => {
-        $(#[$meta])*
-        pub struct $loader {
-            database: Database,
-            directory: Option<DirectoryView>,
-        }
-
-        impl $loader {
-            /// The rows with these ids, in one statement.
-            pub fn fetch(connection: &mut PgConnection, keys: Vec<i64>) -> QueryResult<Vec<$model>> {
-                $table::table
-                    .filter($table::id.eq_any(keys))
-                    .select(<$model>::as_select())
-                    .load(connection)
-            }
-
-            /// [`Self::fetch`], answered from the directory cache when the request may use it.
-            pub fn read(
-                connection: &mut PgConnection,
-                keys: Vec<i64>,
-                directory: Option<&DirectoryView>,
-            ) -> QueryResult<Vec<$model>> {
-                match directory {
-                    Some(directory) => directory.$kind(connection, keys, Self::fetch),
-                    None => Self::fetch(connection, keys),
-                }
-            }
-        }
-
-        impl Loader<i64> for $loader {
-            type Value = $model;
-            type Error = async_graphql::Error;
-
-            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, $model>, Self::Error> {
-                let keys = keys.to_vec();
-                let directory = self.directory.clone();
-                let rows = self
-                    .database
-                    .run(move |connection| Ok(Self::read(connection, keys, directory.as_ref())?))
-                    .await?;
-                Ok(rows.into_iter().map(|row| (row.id, row)).collect())
-            }
-        }
-    };
-}
-
-directory_loader!(
+by_id_loader!(
     /// Topics by id.
-    TopicLoader, Topic, topics, topics
+    TopicLoader, Topic, topics, via topics
 );
-directory_loader!(
+by_id_loader!(
     /// Users by id (through the directory cache without their password hash: see
     /// [`DirectoryView::users`]).
-    UserLoader, User, users, users
+    UserLoader, User, users, via users
 );
 by_id_loader!(
     /// Customers by id.
@@ -256,12 +224,15 @@ impl Loaders {
             }),
             customers: cached(CustomerLoader {
                 database: database(),
+                directory: None,
             }),
             interactions: cached(InteractionLoader {
                 database: database(),
+                directory: None,
             }),
             courses: cached(CourseLoader {
                 database: database(),
+                directory: None,
             }),
             responses_by_interaction: cached(ResponsesByInteractionLoader {
                 database: database(),

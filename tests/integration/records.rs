@@ -559,16 +559,11 @@ async fn directory_changes_show_on_the_next_request() {
     assert_ne!(parent, "Renamed Parent");
 
     // The mutation's own answer shows its change, and so does the next read.
-    let agent_id: i64 =
-        diesel::sql_query("SELECT id FROM users WHERE email = 'agent@test.example'")
-            .get_result::<IdRow>(&mut connection)
-            .unwrap()
-            .id;
     let (_, body) = app
         .post(
             Some(&admin),
             "mutation($id: ID!) { deactivateUser(id: $id) { active orgUnit { name } } }",
-            json!({ "id": agent_id.to_string() }),
+            json!({ "id": world.agent_id }),
         )
         .await;
     assert_eq!(
@@ -578,10 +573,4 @@ async fn directory_changes_show_on_the_next_request() {
     );
     let (_, body) = app.post(Some(&admin), page, variables).await;
     assert!(!shown(&body).4, "{body}");
-}
-
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
 }

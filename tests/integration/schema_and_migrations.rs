@@ -43,13 +43,14 @@ fn migrations_go_up_down_and_up_again() {
         .unwrap()
         .filter(|entry| entry.as_ref().unwrap().path().is_dir())
         .count();
-    assert_eq!(on_disk, 14);
+    assert_eq!(on_disk, 15);
     let applied = run_migrations(&mut connection).unwrap();
     assert_eq!(applied.len(), on_disk);
     // 15 record tables (legal holds among them), 3 metric tables (settings and two rollups), 2
     // measure views, the rate-limit counters, the web front's session cookies and the persisted
-    // GraphQL documents, and the callers' latest write positions (read routing).
-    assert_eq!(user_table_count(&mut connection), 24);
+    // GraphQL documents, the callers' latest write positions (read routing), and the
+    // directory's version (the servers' directory caches).
+    assert_eq!(user_table_count(&mut connection), 25);
 
     let reverted = revert_all_migrations(&mut connection).unwrap();
     assert_eq!(reverted.len(), on_disk);
@@ -57,7 +58,7 @@ fn migrations_go_up_down_and_up_again() {
 
     let reapplied = run_migrations(&mut connection).unwrap();
     assert_eq!(reapplied, applied);
-    assert_eq!(user_table_count(&mut connection), 24);
+    assert_eq!(user_table_count(&mut connection), 25);
     // Nothing pending afterwards.
     assert!(run_migrations(&mut connection).unwrap().is_empty());
 }

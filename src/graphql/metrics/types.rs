@@ -86,7 +86,7 @@ pub struct MetricsRow {
     /// `FROM/TO` without granularity.
     pub period_label: Option<String>,
     pub channel: Option<Channel>,
-    /// Resolved in one pass ([`PlainList`]): a report is mostly these.
+    // Resolved in one pass (`PlainList`): a report is mostly these.
     pub values: PlainList<MetricValue>,
     #[graphql(skip)]
     pub org_unit_id: Option<i64>,
